@@ -1,0 +1,24 @@
+import os, shutil, pytest
+from pathlib import Path
+
+def _dataset(name):
+    root = os.environ.get('MASK_RECOG_DATA')
+    if not root: pytest.skip(f'MASK_RECOG_DATA is not set: skipping the test that needs {name}')
+    p = Path(root).expanduser()/name
+    if not p.exists(): pytest.skip(f'{p} does not exist: skipping the test that needs {name}')
+    return p
+
+@pytest.fixture(scope='session')
+def face_mask_4k(): return _dataset('face-mask-4k')
+
+@pytest.fixture(scope='session')
+def mask_scenes(): return _dataset('mask-scenes-571')
+
+@pytest.fixture(scope='session')
+def small_real_set(face_mask_4k, tmp_path_factory):
+    "A real subset: the first 60 files of each class of face-mask-4k, copied with their names"
+    d = tmp_path_factory.mktemp('real')/'faces'
+    for cls in ['with_mask', 'without_mask']:
+        (d/cls).mkdir(parents=True)
+        for f in sorted((face_mask_4k/cls).iterdir())[:60]: shutil.copy(f, d/cls/f.name)
+    return d
