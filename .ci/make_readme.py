@@ -21,8 +21,8 @@ for c in nb.cells:
         if isinstance(txt, list): txt = ''.join(txt)
         if txt.strip(): out += ['```', txt.rstrip('\n'), '```', '']
         if 'image/png' in (o.get('data') or {}): pass  # figures are committed under images/ and linked from markdown
-text = '\n'.join(out).rstrip() + '\n'
+text = '\n'.join(out).replace('\r\n', '\n').rstrip() + '\n'
 dest = root/'README.md'
-if not dest.exists() or dest.read_text(encoding='utf-8') != text:
-    dest.write_text(text, encoding='utf-8')
+if not dest.exists() or dest.read_bytes() != text.encode('utf-8'):
+    dest.write_bytes(text.encode('utf-8'))
     print('README.md updated', file=sys.stderr)
