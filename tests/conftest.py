@@ -22,3 +22,12 @@ def small_real_set(face_mask_4k, tmp_path_factory):
         (d/cls).mkdir(parents=True)
         for f in sorted((face_mask_4k/cls).iterdir())[:60]: shutil.copy(f, d/cls/f.name)
     return d
+
+@pytest.fixture(scope='session')
+def detector_models():
+    "The folder of face detector models named by MASK_RECOG_MODELS (YuNet, and the masked-face SSD when present)"
+    root = os.environ.get('MASK_RECOG_MODELS')
+    if not root: pytest.skip('MASK_RECOG_MODELS is not set: skipping the test that needs the face detector models')
+    p = Path(root).expanduser()
+    if not (p/'face_detection_yunet.onnx').exists(): pytest.skip(f'{p}/face_detection_yunet.onnx does not exist: skipping the test that needs it')
+    return p

@@ -1,0 +1,130 @@
+"The `mask-recog-detect` command, run as a user runs it: a separate process on real scenes, a folder, a video file and a local MJPEG stream that drops."
+import json, os, signal, subprocess, sys, threading, time, http.server, shutil, socket
+from pathlib import Path
+import numpy as np, cv2, pytest
+
+KEYS = {'box', 'score', 'label', 'prob_with_mask'}
+SCENES = ['images/valid/crowd_mask161.jpg', 'images/valid/crowd_mask155.jpg', 'images/test/asian_mask8.jpg']
+
+@pytest.fixture(scope='session')
+def cli(tmp_path_factory):
+    "The console script `mask-recog-detect` when installed, else a wrapper file doing what pip's wrapper does"
+    # (`python -c '...detect_cli()'` is no way to run it: fastcore's `call_parse` parses argv only in a script with a `__file__`)
+    if exe := shutil.which('mask-recog-detect'): return [exe]
+    w = tmp_path_factory.mktemp('bin')/'mask-recog-detect.py'
+    w.write_text('import sys\nfrom mask_recog.detect import detect_cli\nsys.exit(detect_cli())\n')
+    return [sys.executable, str(w)]
+
+def run(cli, *args, env=None, timeout=120):
+    return subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
+
+def records(out): return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+def n_frames(path):
+    cap, n = cv2.VideoCapture(str(path)), 0
+    while cap.read()[0]: n += 1
+    cap.release(); return n
+
+@pytest.fixture(scope='session')
+def model_dir(tmp_path_factory):
+    "An untrained classifier: enough for the mechanics"
+    from mask_recog.model import build_model, save_model
+    return save_model(build_model('resnet18'), {'arch': 'resnet18', 'size': 64}, tmp_path_factory.mktemp('model')/'untrained')
+
+@pytest.fixture(scope='session')
+def env(detector_models, tmp_path_factory):
+    return {**os.environ, 'MASK_RECOG_MODELS': str(detector_models), 'MASK_RECOG_HOME': str(tmp_path_factory.mktemp('home'))}
+
+@pytest.fixture(scope='session')
+def scene_frames(mask_scenes):
+    "Three real scenes, as 320×240 BGR frames"
+    return [cv2.resize(cv2.imread(str(mask_scenes/s)), (320, 240)) for s in SCENES]
+
+def test_image(cli, mask_scenes, model_dir, env, tmp_path):
+    src = mask_scenes/SCENES[0]
+    r = run(cli, model_dir, src, '--out', tmp_path/'annotated.png', env=env)
+    assert r.returncode == 0, r.stderr
+    [rec] = records(r.stdout)
+    assert (rec['source'], rec['frame'], rec['time']) == (str(src), 0, None)
+    assert len(rec['faces']) >= 2 and all(set(f) == KEYS for f in rec['faces'])
+    for f in rec['faces']:
+        assert len(f['box']) == 4 and all(isinstance(v, int) for v in f['box']) and 0 < f['score'] <= 1
+        assert f['label'] in ('with_mask', 'without_mask') and 0 <= f['prob_with_mask'] <= 1
+    assert cv2.imread(str(tmp_path/'annotated.png')).shape == cv2.imread(str(src)).shape
+    assert 'frames/s' in r.stderr
+
+def test_folder(cli, mask_scenes, model_dir, env, tmp_path):
+    d = tmp_path/'in'; (d/'sub').mkdir(parents=True)
+    shutil.copy(mask_scenes/SCENES[0], d/'a.jpg'); shutil.copy(mask_scenes/SCENES[2], d/'sub'/'b.jpg')
+    (d/'broken.jpg').write_bytes((mask_scenes/SCENES[1]).read_bytes()[:300])   # a truncated photo
+    r = run(cli, model_dir, d, '--out', tmp_path/'out', env=env)
+    assert r.returncode == 0, r.stderr
+    assert [Path(x['source']).name for x in records(r.stdout)] == ['a.jpg', 'b.jpg']
+    assert f'skipped {d/"broken.jpg"}:' in r.stderr and '1 skipped' in r.stderr
+    assert sorted(p.relative_to(tmp_path/'out').as_posix() for p in (tmp_path/'out').rglob('*.jpg')) == ['a.jpg', 'sub/b.jpg']
+
+def test_video(cli, scene_frames, model_dir, env, tmp_path):
+    vid = tmp_path/'clip.mp4'
+    vw = cv2.VideoWriter(str(vid), cv2.VideoWriter_fourcc(*'mp4v'), 10, (320, 240))
+    for i in range(12): vw.write(np.roll(scene_frames[i % 2], 4 * i, axis=1))
+    vw.release()
+    r = run(cli, model_dir, vid, '--every', 3, '--out', tmp_path/'out.mp4', env=env)
+    assert r.returncode == 0, r.stderr
+    recs = records(r.stdout)
+    assert [(x['frame'], x['time']) for x in recs] == [(0, 0.), (3, .3), (6, .6), (9, .9)]
+    assert all(len(x['faces']) >= 1 for x in recs)
+    assert n_frames(tmp_path/'out.mp4') == 12                     # every frame written, annotated with the last faces
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith('.')] == []   # no temp file left
+
+class _MJPEG(http.server.BaseHTTPRequestHandler):
+    "multipart/x-mixed-replace JPEG stream: the first connection drops after `first` frames, later ones run until `stop`"
+    frames, first, fps, conns, stop = [], 5, 20, [], threading.Event()
+    def log_message(self, *a): pass
+    def do_GET(self):
+        self.conns.append(time.time()); n = len(self.conns)
+        self.send_response(200); self.send_header('Content-Type', 'multipart/x-mixed-replace; boundary=frame'); self.end_headers()
+        k = 0
+        try:
+            while not self.stop.is_set() and (n > 1 or k < self.first):
+                jpg = self.frames[k % len(self.frames)]
+                self.wfile.write(b'--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n' % (len(jpg), jpg)); self.wfile.flush()
+                k += 1; time.sleep(1 / self.fps)
+        except (BrokenPipeError, ConnectionResetError): pass
+
+def test_stream_drop_reconnect_and_ctrl_c(cli, scene_frames, model_dir, env, tmp_path):
+    _MJPEG.frames = [cv2.imencode('.jpg', f)[1].tobytes() for f in scene_frames]
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _MJPEG); srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url, out = f'http://127.0.0.1:{srv.server_address[1]}/stream.mjpg', tmp_path/'stream.mp4'
+    p = subprocess.Popen([*cli, str(model_dir), url, '--out', str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True); reader.start()
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(json.loads(l)['frame'] >= 9 for l in list(lines)): time.sleep(.1)
+        p.send_signal(signal.SIGINT)                                   # Ctrl-C
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None: p.kill()
+        _MJPEG.stop.set(); srv.shutdown(); srv.server_close()
+    reader.join(5)
+    recs = [json.loads(l) for l in lines]
+    assert p.returncode == 0, err
+    assert len(_MJPEG.conns) >= 2 and 'dropped after frame 4; reconnecting' in err      # the drop was seen and survived
+    assert [x['frame'] for x in recs] == list(range(len(recs))) and len(recs) >= 10   # numbering continues across the reconnect
+    assert all(x['source'] == url and x['time'] > 1e9 for x in recs)
+    assert any(x['faces'] for x in recs)
+    assert 'interrupted:' in err and f'wrote {out}' in err
+    assert n_frames(out) >= len(recs)                                  # the video was finalized, and renamed into place
+    assert [q.name for q in tmp_path.iterdir() if q.name.startswith('.')] == []
+
+def test_stream_gives_up(cli, model_dir, env):
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()   # a port nobody listens on
+    r = run(cli, model_dir, f'http://127.0.0.1:{port}/cam.mjpg', '--retries', 1, env=env)
+    assert r.returncode == 1 and 'gave up after 1 reconnect attempts' in r.stderr and 'Traceback' not in r.stderr
+
+def test_clear_errors(cli, model_dir, tmp_path):
+    r = run(cli, model_dir, tmp_path/'nowhere.mp4')
+    assert r.returncode != 0 and 'nowhere.mp4: no such file or folder' in r.stderr and 'Traceback' not in r.stderr
+    r = run(cli, model_dir, 'rtsp://127.0.0.1:1/cam', '--out', tmp_path/'x.png')
+    assert r.returncode != 0 and 'annotated into a video file' in r.stderr and 'Traceback' not in r.stderr
