@@ -88,13 +88,15 @@ def onnx_props(path:str|Path # an ONNX file written by `export_onnx`
 # %% ../nbs/06_inference.ipynb #69a01563
 def onnx_session(path:str|Path, # an ONNX file
                  device:str='cpu', # 'cpu', or 'cuda' for ONNX Runtime's CUDA provider
-                 threads:int=0 # intra-op threads (0: ONNX Runtime's default, one per physical core)
+                 threads:int=0, # intra-op threads (0: ONNX Runtime's default, one per physical core)
+                 spin:bool=False # let idle threads spin: faster alone, slower beside a detector or other work on few cores
                 ):
     "An ONNX Runtime `InferenceSession` on `path` with full graph optimization"
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads: so.intra_op_num_threads = threads
+    if not spin: so.add_session_config_entry('session.intra_op.allow_spinning', '0')
     provs = ['CPUExecutionProvider']
     if str(device).startswith('cuda'):
         if 'CUDAExecutionProvider' not in ort.get_available_providers():
