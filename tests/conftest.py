@@ -31,3 +31,12 @@ def detector_models():
     p = Path(root).expanduser()
     if not (p/'face_detection_yunet.onnx').exists(): pytest.skip(f'{p}/face_detection_yunet.onnx does not exist: skipping the test that needs it')
     return p
+
+def console_script(name:str, module:str, fn:str, tmp:Path)->list[str]:
+    "Command running the console script `name` when installed, else a wrapper file doing what pip's wrapper does"
+    # (`python -c '...fn()'` is no way to run one: fastcore's `call_parse` parses argv only in a script with a `__file__`)
+    import sys
+    if exe := shutil.which(name): return [exe]
+    w = Path(tmp)/f'{name}.py'
+    w.write_text(f'import sys\nfrom {module} import {fn}\nsys.exit({fn}())\n')
+    return [sys.executable, str(w)]

@@ -7,6 +7,7 @@ screenshot with a trained one); the screenshot's caption says which."""
 import io, json, os, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
+from conftest import console_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = 'images/test/crowd_mask34.jpg'  # two masked faces; photo: alexlorenzo/masked-faces-detection
@@ -33,11 +34,7 @@ def free_port():
 @pytest.fixture(scope='module')
 def server(browser_bits, detector_models, model_dir, tmp_path_factory):
     "`mask-recog-serve MODEL_DIR --port P` (the console script when installed, else a wrapper file as pip writes one)"
-    if exe := shutil.which('mask-recog-serve'): cmd = [exe]
-    else:
-        w = tmp_path_factory.mktemp('bin')/'mask-recog-serve.py'
-        w.write_text('import sys\nfrom mask_recog.app import serve_cli\nsys.exit(serve_cli())\n')
-        cmd = [sys.executable, str(w)]
+    cmd = console_script('mask-recog-serve', 'mask_recog.app', 'serve_cli', tmp_path_factory.mktemp('bin'))
     port, log = free_port(), tmp_path_factory.mktemp('log')/'serve.log'
     env = {**os.environ, 'MASK_RECOG_MODELS': str(detector_models), 'OMP_NUM_THREADS': '2'}
     with open(log, 'w') as f:

@@ -2,18 +2,13 @@
 import json, os, signal, subprocess, sys, threading, time, http.server, shutil, socket
 from pathlib import Path
 import numpy as np, cv2, pytest
+from conftest import console_script
 
 KEYS = {'box', 'score', 'label', 'prob_with_mask'}
 SCENES = ['images/valid/crowd_mask161.jpg', 'images/valid/crowd_mask155.jpg', 'images/test/asian_mask8.jpg']
 
 @pytest.fixture(scope='session')
-def cli(tmp_path_factory):
-    "The console script `mask-recog-detect` when installed, else a wrapper file doing what pip's wrapper does"
-    # (`python -c '...detect_cli()'` is no way to run it: fastcore's `call_parse` parses argv only in a script with a `__file__`)
-    if exe := shutil.which('mask-recog-detect'): return [exe]
-    w = tmp_path_factory.mktemp('bin')/'mask-recog-detect.py'
-    w.write_text('import sys\nfrom mask_recog.detect import detect_cli\nsys.exit(detect_cli())\n')
-    return [sys.executable, str(w)]
+def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp_path_factory.mktemp('bin'))
 
 def run(cli, *args, env=None, timeout=120):
     return subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)

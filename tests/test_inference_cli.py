@@ -2,14 +2,7 @@
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
-
-def cli(name, fn, tmp):
-    "The console script `name` when installed, else a wrapper file doing what pip's wrapper does"
-    exe = shutil.which(name)
-    if exe: return [exe]
-    w = Path(tmp)/f'{name}.py'
-    w.write_text(f'import sys\nfrom mask_recog.inference import {fn}\nsys.exit({fn}())\n')
-    return [sys.executable, str(w)]
+from conftest import console_script
 
 def run(cmd, *args):
     return subprocess.run([*cmd, *map(str, args)], capture_output=True, text=True, timeout=300)
@@ -26,8 +19,8 @@ def env(small_real_set, tmp_path_factory):
     real = sorted((small_real_set/'with_mask').iterdir())[:2] + sorted((small_real_set/'without_mask').iterdir())[:2]
     for i, f in enumerate(real): shutil.copy(f, imgs/('sub' if i % 2 else '.')/f'face {i}{f.suffix}')
     (imgs/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 this is not really a jpeg')
-    return dict(tmp=tmp, model=tmp/'model', imgs=imgs, real=real, predict=cli('mask-recog-predict', 'predict_cli', tmp),
-                export=cli('mask-recog-export', 'export_cli', tmp))
+    return dict(tmp=tmp, model=tmp/'model', imgs=imgs, real=real, predict=console_script('mask-recog-predict', 'mask_recog.inference', 'predict_cli', tmp),
+                export=console_script('mask-recog-export', 'mask_recog.inference', 'export_cli', tmp))
 
 def test_predict(env):
     imgs = env['imgs']
