@@ -17,6 +17,7 @@ for c in nb.cells:
     if any(d.strip().startswith('echo: false') for d in dirs): body = ''
     if body: out += ['```python', body, '```', '']
     for o in c.get('outputs', []):
+        if o.get('name') == 'stderr': continue  # warnings are not documentation
         txt = o.get('text') or (o.get('data', {}) or {}).get('text/plain', '')
         if isinstance(txt, list): txt = ''.join(txt)
         if txt.strip(): out += ['```', txt.rstrip('\n'), '```', '']
