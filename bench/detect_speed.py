@@ -1,7 +1,7 @@
 """Frames per second of face detection alone and of detection + classification on 640×480 frames with one to three faces,
 and the ratio to the 25 frames/s target. Frames are photos of mask-scenes-571 holding one, two and three labelled faces in equal numbers, letterboxed to 640×480.
 
-    python bench/detect_speed.py MODEL_DIR [--frames 60] [--rounds 3] [--backend auto|torch|onnx] [--threads N]
+    python bench/detect_speed.py MODEL_DIR [--frames 60] [--rounds 3] [--backend auto|torch|onnx] [--precision auto|fp32|bf16] [--threads N]
 
 Detector models come from $MASK_RECOG_MODELS, the scenes from $MASK_RECOG_DATA/mask-scenes-571. Each figure is the median of
 `--rounds` passes over the frames, after one warm-up pass. The load average is printed: on a shared machine other work slows it.
@@ -15,6 +15,7 @@ p.add_argument('model_dir', help='classifier model folder (model.json + model.sa
 p.add_argument('--frames', type=int, default=60, help='frames per pass')
 p.add_argument('--rounds', type=int, default=3, help='timed passes; the median is reported')
 p.add_argument('--backend', default='auto', help="classifier backend: 'auto', 'torch' or 'onnx'")
+p.add_argument('--precision', default='auto', help="PyTorch classifier's number format: 'auto' (bf16 where native), 'fp32' or 'bf16'")
 p.add_argument('--threads', type=int, default=0, help='threads for PyTorch and OpenCV (0: their defaults)')
 p.add_argument('--target', type=float, default=25., help='frames/s target')
 a = p.parse_args()
@@ -54,7 +55,7 @@ def fps(fn):
         ts.append(len(frames) / (time.perf_counter() - t))
     return statistics.median(ts)
 
-clf = load_classifier(a.model_dir, a.backend)
+clf = load_classifier(a.model_dir, a.backend, a.precision)
 print(f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; '
       f'torch threads {torch.get_num_threads()} (OMP_WAIT_POLICY={os.environ["OMP_WAIT_POLICY"]}), OpenCV threads {cv2.getNumThreads()}')
 print(f'{len(frames)} frames 640×480 holding {sum(counts[q] for q in paths)} labelled faces ({min(counts[q] for q in paths)}-{max(counts[q] for q in paths)} each); classifier: {clf}')

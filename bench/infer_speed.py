@@ -1,4 +1,4 @@
-"""Inference speed: fastai's `learn.predict`, one image at a time, against `Classifier` (batched; PyTorch, ONNX Runtime fp32
+"""Inference speed: fastai's `learn.predict`, one image at a time, against `Classifier` (batched; PyTorch fp32 and, on CPUs that run it natively, bf16; ONNX Runtime fp32
 and int8), on the same real images, in one process, passes interleaved. Prints faces/s and every ratio ours / learn.predict of this run.
 
     python bench/infer_speed.py                          # untrained resnet34 at 224 px (speed does not depend on the weights)
@@ -17,7 +17,7 @@ import numpy as np, torch
 from mask_recog.core import CLASSES
 from mask_recog.data import load_rgb, IMG_EXTS
 from mask_recog.model import build_model, save_model, load_model
-from mask_recog.inference import Classifier, export_onnx, quantize_onnx
+from mask_recog.inference import Classifier, export_onnx, quantize_onnx, native_bf16
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('--arch', default='resnet34', help='architecture of the untrained model (default: resnet34)')
@@ -61,10 +61,13 @@ try:
         with learn.no_bar(), learn.no_logging():
             for o in items: learn.predict(o)
 
-    ours = {'torch': Classifier(mdir, bs=a.bs), 'onnx': Classifier(mdir, 'onnx', bs=a.bs)}
+    ours = {'torch': Classifier(mdir, bs=a.bs)}
+    if native_bf16(): ours['torch bf16'] = Classifier(mdir, bs=a.bs, precision='bf16')  # CPUs with AMX / AVX-512 BF16
+    ours['onnx'] = Classifier(mdir, 'onnx', bs=a.bs)
     if not a.no_int8: ours['onnx int8'] = Classifier(mdir, 'onnx', int8=True, bs=a.bs)
     print(f"model: {a.model_dir or 'untrained ' + a.arch}, {meta['arch']} at {meta['size']} px; {len(files)} real images from {src}")
-    print(f"cpu cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}; batch size (ours): {a.bs}")
+    print(f"cpu cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}; batch size (ours): {a.bs}; "
+          f"native bf16: {native_bf16()} (AMX {getattr(torch.cpu, '_is_amx_tile_supported', lambda: None)()})")
     print(f"{a.reps} interleaved passes per method; faces/s of the best pass (the least disturbed: this machine is shared), median pass in brackets\n")
     print(f"{'workload':8s} {'method':38s} {'faces/s':>16s} {'ours / learn.predict':>21s}")
     best = {}

@@ -123,3 +123,21 @@ def test_clear_errors(cli, model_dir, tmp_path):
     assert r.returncode != 0 and 'nowhere.mp4: no such file or folder' in r.stderr and 'Traceback' not in r.stderr
     r = run(cli, model_dir, 'rtsp://127.0.0.1:1/cam', '--out', tmp_path/'x.png')
     assert r.returncode != 0 and 'annotated into a video file' in r.stderr and 'Traceback' not in r.stderr
+
+def test_calibrate_then_detect(cli, mask_scenes, model_dir, env, tmp_path):
+    "`mask-recog-calibrate` on labelled photos writes a calibration that `mask-recog-detect --calibration` applies; a bad file is named"
+    cal_cli = console_script('mask-recog-calibrate', 'mask_recog.detect', 'calibrate_cli', tmp_path)
+    r = run(cal_cli, mask_scenes, '--out', tmp_path/'cal.json', '--splits', 'test', env=env)
+    assert r.returncode == 0, r.stderr
+    cal = json.loads((tmp_path/'cal.json').read_text())
+    assert cal['fitted_on']['photos'] == 57 and cal['any']['faces'] >= 50
+    assert 1.0 < cal['any']['sw'] < 1.3 and 0.02 < cal['any']['dy'] < 0.15  # the scenes' labels are wider and lower than detections
+    src = mask_scenes/SCENES[0]
+    plain, moved = run(cli, model_dir, src, env=env), run(cli, model_dir, src, '--calibration', tmp_path/'cal.json', env=env)
+    assert plain.returncode == 0 and moved.returncode == 0, moved.stderr
+    p, m = records(plain.stdout)[0]['faces'], records(moved.stdout)[0]['faces']
+    assert len(p) == len(m) and [f['prob_with_mask'] for f in p] == [f['prob_with_mask'] for f in m]  # same faces, same labels
+    assert all(b['box'][2] > a['box'][2] and b['box'][1] > a['box'][1] for a, b in zip(p, m))  # wider and lower
+    (tmp_path/'bad.json').write_text('{"any": 1}')
+    r = run(cli, model_dir, src, '--calibration', tmp_path/'bad.json', env=env)
+    assert r.returncode != 0 and 'bad.json: not a box calibration' in r.stderr
