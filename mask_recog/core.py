@@ -11,8 +11,9 @@ import http.server, threading, functools
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'env_path', 'cache_home', 'dataset_path', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file',
-           'DownloadError', 'download', 'serve_dir', 'UnsafeArchiveError', 'safe_extract']
+__all__ = ['CLASSES', 'env_path', 'cache_home', 'scratch_dir', 'clean_scratch', 'dataset_path', 'atomic_write', 'save_json',
+           'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'serve_dir', 'UnsafeArchiveError',
+           'safe_extract']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -27,6 +28,22 @@ def env_path(var:str, # environment variable to read
 def cache_home()->Path:
     "Where downloads are cached: `$MASK_RECOG_HOME`, else `~/.cache/mask_recog`"
     return env_path('MASK_RECOG_HOME', Path('~/.cache/mask_recog'))
+
+# %% ../nbs/00_core.ipynb #ddff34eb
+_scratch = []  # (folder, previous tempfile.tempdir), newest last
+
+def scratch_dir(prefix:str='mask_recog-' # name prefix of the folder
+               )->Path:
+    "A new temporary folder that `tempfile` uses from now on in this process, until `clean_scratch`"
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    _scratch.append((d, tempfile.tempdir)); tempfile.tempdir = str(d)
+    return d
+
+def clean_scratch():
+    "Remove the folders `scratch_dir` made, newest first, and point `tempfile` where it pointed before"
+    while _scratch:
+        d, prev = _scratch.pop(); tempfile.tempdir = prev
+        shutil.rmtree(d, ignore_errors=True)
 
 # %% ../nbs/00_core.ipynb #ddffd16b
 def dataset_path(name:str # dataset folder name inside `$MASK_RECOG_DATA`, e.g. `face-mask-4k`
