@@ -19,14 +19,16 @@ from .train import binary_metrics
 # %% auto #0
 __all__ = ['eval_rows', 'predict_rows', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_top_losses', 'evaluate_cli']
 
-# %% ../nbs/05_evaluate.ipynb #7cc08b52
+# %% ../nbs/05_evaluate.ipynb #a027e5e5
 def eval_rows(data:str|Path, # a prepared folder, or a source for `prepare` (folder of classes, YOLO/VOC set, URL...)
               work:str|Path|None=None, # where to prepare a raw source (default: `default_out(data)`)
-              split:str='test' # the split of a prepared folder to score
+              split:str='test' # the split of a prepared folder to score: 'train', 'valid', 'test' or 'all'
              )->tuple[pd.DataFrame, str]:
     "Rows to score (with `file` and `label`) and a name for them"
+    if split not in ('train', 'valid', 'test', 'all'): raise ValueError(f"split {split!r}: use train, valid, test or all")
     p = Path(str(data))
-    if (p/'manifest.csv').exists(): return load_split(p, split), f'{p.name} ({split} split)'
+    if (p/'manifest.csv').exists():
+        return load_split(p, None if split == 'all' else split), f"{p.name} ({'all usable images' if split == 'all' else split + ' split'})"
     work = Path(work) if work else default_out(data)
     prepare(data, work, progress=False)
     return load_split(work), f'{Path(str(data).rstrip("/")).name} (all usable images)'
@@ -47,17 +49,18 @@ def _probs(model, meta:dict, rows:pd.DataFrame, bs:int=64)->np.ndarray:
         out.append(predict_probs(model, to_batch(ims, meta), bs)[:, 0])
     return np.concatenate(out) if out else np.zeros(0)
 
-# %% ../nbs/05_evaluate.ipynb #871e476a
+# %% ../nbs/05_evaluate.ipynb #05f67447
 def evaluate(model_dir:str|Path, # a model folder from `train`
              data:str|Path, # a prepared folder (scored on its test split) or any `prepare` source (scored whole)
              out:str|Path|None=None, # where to write metrics.json and the figures (default: model_dir/eval/<name>)
              device:str='cpu', # where to run the model
-             top_k:int=12 # images in the top-losses figure
+             top_k:int=12, # images in the top-losses figure
+             split:str='test' # of a prepared folder, the split scored: 'test', 'valid', 'train' or 'all'
             )->dict:
     "Metrics of the model in `model_dir` on `data` at 0.5 and at its validation threshold; writes metrics.json, confusion.png, roc.png, top_losses.png"
     model, meta = load_model(model_dir, device)
     out = Path(out) if out else Path(model_dir)/'eval'/Path(str(data).rstrip('/')).name
-    rows, name = eval_rows(data, out/'prepared')
+    rows, name = eval_rows(data, out/'prepared', split)
     if not len(rows): raise ValueError(f"{data}: nothing to score (no usable images in {name})")
     t0 = time.perf_counter()
     p = _probs(model, meta, rows)
@@ -108,18 +111,19 @@ def plot_top_losses(rows:pd.DataFrame, p:np.ndarray, y:np.ndarray, fname:str|Pat
         ax.set_title(f"{rows.label.iloc[i].replace('_mask', '')}\np(mask)={p[i]:.2f} loss={loss[i]:.1f}", fontsize=7)
     fig.tight_layout(); save_fig(fig, fname); plt.close(fig)
 
-# %% ../nbs/05_evaluate.ipynb #4204cfc3
+# %% ../nbs/05_evaluate.ipynb #5aa77dad
 @call_parse
 def evaluate_cli(model_dir:str, # a model folder from mask-recog-train
                  data:str, # prepared folder (its test split), class-folder tree or detection set
                  extra:str=None, # comma-separated more datasets to score (e.g. a scene set)
                  out:str=None, # output folder (default: MODEL_DIR/eval/<data name>)
                  device:str='cpu', # cpu or cuda
+                 split:str='test', # split of a prepared DATA to score: test, valid, train or all
                 ):
     "Score the model in MODEL_DIR on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png"
     for i, d in enumerate([data] + [e for e in (extra or '').split(',') if e]):
         o = Path(out)/(Path(d.rstrip('/')).name if i else '') if out else None
-        try: r = evaluate(model_dir, d, o, device)
+        try: r = evaluate(model_dir, d, o, device, split=split if i == 0 else 'test')
         except (FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
         print(f"{r['name']}: n={r['n']} accuracy {r['accuracy']:.4f} balanced {r['balanced_accuracy']:.4f} "
               f"AUC {r['roc_auc'] if r['roc_auc'] is None else round(r['roc_auc'], 4)} at threshold {r['threshold']:.3f} "
