@@ -1,7 +1,11 @@
 """Training throughput: the stock fastai recipe against mask_recog's data path, same split, same model, same process.
 
 Stock: ImageDataLoaders reading the original files, `Resize(size)` item transform, `aug_transforms()`, bs 64, fp16 on CUDA.
-Ours:  images decoded once into a uint8 tensor (`tensor_dls`), the same augmentations on the device, channels-last, bf16.
+Ours:  images decoded once into a uint8 tensor (`tensor_dls`), the same augmentations on the device (`BatchAug`), channels-last, bf16,
+       fused AdamW, no host sync per batch, cuDNN autotuning (`make_learner`, `train`).
+With --ablation it also times ours with fastai's own Adam, ours with fastai's batch transforms instead of `BatchAug`,
+ours without augmentation (the ceiling of the data path), and ours at batch size 128.
+Each recipe first runs 5 untimed batches (cuDNN autotuning, lazy CUDA set-up), so no variant pays for the others.
 
     python bench/train_speed.py                        # tiny, for a CPU: resnet18, 64 px, 1 epoch, 512 images
     python bench/train_speed.py --full                 # a GPU: resnet34, 224 px, 5 epochs, all images
@@ -17,7 +21,8 @@ from fastai.vision.all import (ImageDataLoaders, Resize, aug_transforms, vision_
                                Normalize, imagenet_stats)
 from mask_recog.core import CLASSES
 from mask_recog.data import load_split
-from mask_recog.augment import tensor_dls
+from mask_recog.augment import tensor_dls, mask_augs
+from fastai.optimizer import Adam
 from mask_recog.model import make_learner, get_arch
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -26,11 +31,12 @@ ap.add_argument('--arch'); ap.add_argument('--size', type=int); ap.add_argument(
 ap.add_argument('--limit', type=int); ap.add_argument('--bs', type=int, default=64); ap.add_argument('--lr', type=float, default=2e-3)
 ap.add_argument('--full', action='store_true', help='GPU sizes: resnet34, 224 px, 5 epochs, every image')
 ap.add_argument('--json', help='also write the figures to this JSON file')
+ap.add_argument('--ablation', action='store_true', help='also time variants of ours (see above)')
 a = ap.parse_args()
 full = dict(arch='resnet34', size=224, epochs=5, limit=None) if a.full else dict(arch='resnet18', size=64, epochs=1, limit=512)
 for k, v in full.items():
     if getattr(a, k) is None: setattr(a, k, v)
-prep = Path(a.prepared)
+prep = Path(a.prepared).resolve()  # absolute: the stock loader joins cache paths to '/'
 if not (prep/'manifest.csv').exists(): raise SystemExit(f'{prep}/manifest.csv not found: run mask-recog-prepare first')
 dev = default_device()
 cuda = dev.type == 'cuda'
@@ -50,6 +56,11 @@ def rows():
     return df
 
 def timed_fit(learn, n_train):
+    from fastai.callback.core import CancelFitException, Callback
+    class Stop(Callback):
+        def after_batch(self):
+            if self.iter >= 4: raise CancelFitException()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, a.lr, cbs=Stop())  # warm-up, untimed (the weights move a little)
     if cuda: torch.cuda.synchronize()
     t = time.perf_counter(); learn.fit_one_cycle(a.epochs, a.lr)
     if cuda: torch.cuda.synchronize()
@@ -67,12 +78,20 @@ if cuda: learn = learn.to_fp16()
 n_train = len(stock_dls.train) * a.bs
 results['stock fastai'] = timed_fit(learn, n_train)
 
-set_seed(42)
-dls = tensor_dls(prep, a.size, a.bs, device=dev, seed=42, channels_last=cuda, limit=a.limit)
-learn = make_learner(dls, a.arch, path=prep)
-results['mask_recog'] = timed_fit(learn, len(dls.train) * a.bs)
+def ours(bs, augs=None, **kw):
+    set_seed(42)
+    if cuda: torch.backends.cudnn.benchmark = True  # part of our recipe (`train` sets it)
+    dls = tensor_dls(prep, a.size, bs, augs=augs, device=dev, seed=42, channels_last=cuda, limit=a.limit)
+    learn = make_learner(dls, a.arch, path=prep, **kw)
+    return timed_fit(learn, len(dls.train) * bs)
 
-for k, (wall, ips, acc) in results.items(): print(f'{k:13s} {ips:9.1f} img/s  {wall:8.1f} s  valid accuracy {acc:.4f}')
+results['mask_recog'] = ours(a.bs)
+if a.ablation:
+    results['ours, fastai Adam'] = ours(a.bs, opt_func=Adam)
+    results['ours, fastai aug_transforms'] = ours(a.bs, augs=mask_augs())
+    results['ours, no augmentation'] = ours(a.bs, augs=[])
+    results['ours, bs 128'] = ours(128)
+for k, (wall, ips, acc) in results.items(): print(f'{k:28s} {ips:9.1f} img/s  {wall:8.1f} s  valid accuracy {acc:.4f}')
 if a.json: Path(a.json).write_text(json.dumps({'device': name, 'arch': a.arch, 'size': a.size, 'epochs': a.epochs, 'bs': a.bs, 'stock_files': stock_files,
     **{k: {'wall_s': round(w, 2), 'img_per_s': round(i, 1), 'valid_accuracy': round(c, 4)} for k, (w, i, c) in results.items()}}, indent=1))
 print(f"ratio mask_recog / stock: {results['mask_recog'][1] / results['stock fastai'][1]:.2f}x img/s")
