@@ -34,6 +34,8 @@ dev = 'cuda' if cuda else 'cpu'
 arch, size, epochs, limit = ('resnet18', 64, 1, 256) if a.tiny else (a.arch, a.size, a.epochs, None)
 summary = {'device': torch.cuda.get_device_name() if cuda else 'cpu', 'torch': torch.__version__, 'arch': arch, 'size': size, 'epochs': epochs}
 t0_session = time.perf_counter()
+SCORES = ['n', 'accuracy', 'balanced_accuracy', 'roc_auc']
+def scores(r, keys=SCORES): return {k: r[k] for k in keys}
 def save(): (out/'summary.json').write_text(json.dumps(summary, indent=1)); print(json.dumps(summary), flush=True)
 print(f"device: {summary['device']}; {arch} at {size} px, {epochs} epochs", flush=True)
 from contextlib import contextmanager
@@ -100,7 +102,7 @@ with step('train'):
 with step('evaluate'):
     for name, data, split in [('test', prep, 'test'), ('mask-scenes-571', scenes, 'all')]:
         r = evaluate(model, data, work/'eval'/name, device=dev, split=split)
-        summary[name] = {k: r[k] for k in ['n', 'accuracy', 'balanced_accuracy', 'roc_auc', 'threshold', 'recall', 'confusion']} | {'at_0.5': {k: r['at_05'][k] for k in ['accuracy', 'balanced_accuracy']}}
+        summary[name] = scores(r, SCORES + ['threshold', 'recall', 'confusion']) | {'at_0.5': scores(r['at_05'], ['accuracy', 'balanced_accuracy'])}
     if (work/'eval'/'test'/'confusion.png').exists(): shutil.copy(work/'eval'/'test'/'confusion.png', out/'confusion_test.png')
     save()
 
@@ -137,13 +139,13 @@ for lr in ([] if a.quick else [2e-3, 4e-3, 8e-3] if not a.tiny else [2e-3]):
         mk = work/f'model_lr{lr:g}'
         res = run(42, mk, lr)
         r = evaluate(mk, prep, work/'eval'/f'test_lr{lr:g}', device=dev, split='test')
-        res['test'] = {k: r[k] for k in ['n', 'accuracy', 'balanced_accuracy', 'roc_auc']}
+        res['test'] = scores(r)
         r = evaluate(mk, scenes, work/'eval'/f'scenes_lr{lr:g}', device=dev, split='all')
-        res['mask-scenes-571'] = {k: r[k] for k in ['n', 'accuracy', 'balanced_accuracy', 'roc_auc']}
+        res['mask-scenes-571'] = scores(r)
         summary.setdefault('lr_sweep', {})[f'{lr:g}'] = res
 if not a.tiny and not a.quick and time.perf_counter() - t0_session < 300:
     with step('train_seed1'):
         m1 = work/'model_seed1'
         summary['train_seed1'] = run(1, m1)
         r = evaluate(m1, prep, work/'eval'/'test_seed1', device=dev, split='test')
-        summary['train_seed1']['test'] = {k: r[k] for k in ['n', 'accuracy', 'balanced_accuracy', 'roc_auc']}
+        summary['train_seed1']['test'] = scores(r)

@@ -23,6 +23,7 @@ from mask_recog.core import CLASSES
 from mask_recog.data import load_split
 from mask_recog.augment import tensor_dls, mask_augs
 from fastai.optimizer import Adam
+from fastai.callback.training import ShortEpochCallback
 from mask_recog.model import make_learner, get_arch
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -56,11 +57,8 @@ def rows():
     return df
 
 def timed_fit(learn, n_train):
-    from fastai.callback.core import CancelFitException, Callback
-    class Stop(Callback):
-        def after_batch(self):
-            if self.iter >= 4: raise CancelFitException()
-    with learn.no_bar(), learn.no_logging(): learn.fit(1, a.lr, cbs=Stop())  # warm-up, untimed (the weights move a little)
+    warm = ShortEpochCallback(pct=min(1., 5 / len(learn.dls.train)))  # about 5 batches, no validation
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, a.lr, cbs=warm)  # warm-up, untimed (the weights move a little)
     if cuda: torch.cuda.synchronize()
     t = time.perf_counter(); learn.fit_one_cycle(a.epochs, a.lr)
     if cuda: torch.cuda.synchronize()
