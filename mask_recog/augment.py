@@ -142,7 +142,7 @@ class FitImage(Transform):
     def __init__(self, size:int=224, cache_size:int=256): self.size, self.cache_size = size, cache_size
     def encodes(self, x:PILImage): return PILImage(fit_image(x, self.size, self.cache_size))
 
-# %% ../nbs/02_augment.ipynb #a80a40ac
+# %% ../nbs/02_augment.ipynb #fb693540
 class TensorLoader:
     "Seeded batches `(images, labels)` from in-memory `uint8` images; augmentation and normalization run on the device"
     def __init__(self, x:torch.Tensor, # uint8 images, (n, 3, h, w)
@@ -185,7 +185,8 @@ class TensorLoader:
         xb = self.x[idx.to(self.x.device)].to(self.device, non_blocking=True)
         yb = self.y[idx.to(self.y.device)].to(self.device, non_blocking=True)
         if self.augs:
-            xb = self.pipe(TensorImage(xb.float().div_(255))) if isinstance(self.augs, (list, tuple)) else self.augs(xb.float().div_(255))
+            xb = xb.float().div_(255)
+            xb = self.pipe(TensorImage(xb)) if isinstance(self.augs, (list, tuple)) else self.augs(xb)
             xb = (xb - self.mean / 255) / (self.std / 255)
         else: xb = (xb.float() - self.mean) / self.std
         if self.channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
