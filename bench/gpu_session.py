@@ -2,16 +2,16 @@
 
 1. `bench/train_speed.py --full --ablation`: the stock fastai recipe against ours, img/s and the ratio (resnet34, 224 px),
    and the ceiling: a plain PyTorch training step (bf16, channels-last, fused AdamW) on device batches, no data, no fastai.
-2. The default recipe from scratch: resnet34, 224 px, 40 epochs, lr from lr_find; training seconds and valid accuracy
-   (seed 42), then fixed learning rates and seed 1 while time allows: how much the figures move with each.
-3. That model on the leak-free test split of face-mask-4k and on all of mask-scenes-571's face crops.
-4. Batched inference at 224 px: faces/s of `Classifier.classify_crops` (decoded crops in) and of the model alone on
-   device batches, fp32 and bf16.
-5. While the session is under 300 s: the recipe at fixed learning rates (2e-3, 4e-3, 8e-3) and with seed 1.
+2. Recipes from scratch (resnet34, 224 px, 40 epochs): the default (bs 64, lr from lr_find), then fixed learning rates,
+   batch size 128, label smoothing and another seed, while the session is under `--budget` seconds. Each: training
+   seconds, img/s, valid accuracy, then the leak-free test split of face-mask-4k and all of mask-scenes-571's face crops,
+   each also with flip test-time augmentation (the mean of the image's and its mirror's probabilities).
+3. With --inference: batched inference at 224 px, faces/s of `Classifier.classify_crops` and of the model alone.
 
 Each step is guarded: a failure is recorded under `errors` and the next step runs. Writes summary.json, session.log,
 train_speed.txt, history.csv, lr_find.png and confusion_test.png to $OUT (the device tool returns at most 8 files) and
-everything else to $GPU_WORK. `--quick` runs steps 2 and 3 only; `--tiny` runs the same plumbing small, on a CPU.
+everything else to $GPU_WORK. `--quick` trains and scores the default recipe only; `--tiny` runs the same plumbing small,
+on a CPU.
 """
 import argparse, json, os, subprocess, sys, time, shutil, warnings
 from pathlib import Path
@@ -22,8 +22,12 @@ ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('--carry', default='carry/prepared', help='folder holding the prepared face-mask-4k and mask-scenes-571')
 ap.add_argument('--tiny', action='store_true', help='CPU plumbing check: resnet18, 64 px, 1 epoch, 256 images')
 ap.add_argument('--epochs', type=int, default=40); ap.add_argument('--arch', default='resnet34'); ap.add_argument('--size', type=int, default=224)
-ap.add_argument('--skip-speed', action='store_true', help='skip step 1')
-ap.add_argument('--quick', action='store_true', help='steps 2 and 3 only: train the default recipe and evaluate it')
+ap.add_argument('--skip-speed', action='store_true', help='skip step 1 (train_speed and the plain PyTorch ceiling)')
+ap.add_argument('--recipes', help='JSON {name: train() arguments} to run after the default instead of the built-in list, e.g. \'{"bs256 lr8e-3": {"bs": 256, "lr": 0.008}}\'')
+ap.add_argument('--no-default', action='store_true', help='skip the default recipe')
+ap.add_argument('--quick', action='store_true', help='train the default recipe and evaluate it, nothing else')
+ap.add_argument('--inference', action='store_true', help='also time batched inference (step 3)')
+ap.add_argument('--budget', type=float, default=420, help='start no new recipe after this many seconds of the session')
 a = ap.parse_args()
 out = Path(os.environ.get('OUT', 'gpu_out')); out.mkdir(parents=True, exist_ok=True)
 # the device tool returns at most 8 files from $OUT: the few worth reading go there, the rest to a work folder
@@ -58,7 +62,7 @@ if not a.skip_speed and not a.quick:
     save()
 
 # 1b. the ceiling: plain PyTorch training steps of the same model on random device batches
-if not a.quick:
+if not a.quick and not a.skip_speed:
   with step('plain_pytorch'):
     from mask_recog.model import build_model
     def plain_steps(bs, n):
@@ -75,40 +79,69 @@ if not a.quick:
         if cuda: torch.cuda.synchronize()
         return round(bs * n / (time.perf_counter() - t), 1)
     torch.backends.cudnn.benchmark = cuda
-    summary['plain_pytorch_train_img_per_s'] = {f'bs {b}': plain_steps(b, 60 if cuda else 2) for b in ([64, 128] if cuda else [16])}
+    summary['plain_pytorch_train_img_per_s'] = {f'bs {b}': plain_steps(b, 3840 // b if cuda else 2) for b in ([64, 128, 256] if cuda else [16])}
     save()
 
-# 2. the recipe from scratch
+# 2. recipes from scratch, each scored on valid, test and the scene crops
 from mask_recog.train import train
-from mask_recog.evaluate import evaluate
+from mask_recog.evaluate import evaluate, eval_rows
+from mask_recog.model import load_model, to_batch
 from mask_recog.inference import Classifier
 from mask_recog.data import load_split, load_rgb
-model = work/'model'
-shutil.rmtree(model, ignore_errors=True)
-def run(seed, model, lr='auto'):
+from mask_recog.core import CLASSES
+from mask_recog.train import binary_metrics
+from PIL import Image
+
+@torch.inference_mode()
+def tta_scores(model_dir, data, split):
+    "Accuracy and balanced accuracy of `model_dir` on `data` at its threshold, with flip test-time augmentation"
+    net, meta = load_model(model_dir, dev)
+    rows, _ = eval_rows(data, split=split)
+    p = []
+    for i in range(0, len(rows), 256):
+        x = to_batch([Image.open(f).convert('RGB') for f in rows.file.iloc[i:i + 256]], meta).to(dev)
+        p.append(((net(x).float().softmax(1) + net(x.flip(3)).float().softmax(1)) / 2)[:, 0].cpu().numpy())
+    p, y = np.concatenate(p), np.array([CLASSES.index(l) for l in rows.label])
+    return scores(binary_metrics(p, y, meta['threshold']), ['accuracy', 'balanced_accuracy', 'roc_auc'])
+
+def run(name, seed=42, lr='auto', bs=64, label_smoothing=0., ep=None):
+    "Train one recipe, then score it on test and on the scene crops (plain and with flip TTA)"
+    model = work/name
     shutil.rmtree(model, ignore_errors=True)
     t = time.perf_counter()
-    tr = train(prep, model, arch, size, epochs, lr, pretrained=False, device=dev, limit=limit, seed=seed)
+    tr = train(prep, model, arch, size, ep or epochs, lr, bs, seed, pretrained=False, device=dev, limit=limit, label_smoothing=label_smoothing)
     m = tr['meta']
-    return {'seed': seed, 'wall_s': round(time.perf_counter() - t, 1), 'train_seconds': m['train_seconds'], 'train_img_per_s': m['train_img_per_s'],
-            'lr': m['lr'], 'threshold': m['threshold'], 'best_epoch': m['best_epoch'], 'optimizer': m['optimizer'],
-            'valid_at_0.5': tr['valid']['at_0.5']['accuracy'], 'valid_at_threshold': tr['valid']['at_threshold']['accuracy']}
-with step('train'):
-    summary['train'] = run(42, model)
-    for f in ['history.csv', 'lr_find.png']:
-        if (model/f).exists(): shutil.copy(model/f, out/f)
-
-# 3. held-out figures
-with step('evaluate'):
-    for name, data, split in [('test', prep, 'test'), ('mask-scenes-571', scenes, 'all')]:
-        r = evaluate(model, data, work/'eval'/name, device=dev, split=split)
-        summary[name] = scores(r, SCORES + ['threshold', 'recall', 'confusion']) | {'at_0.5': scores(r['at_05'], ['accuracy', 'balanced_accuracy'])}
-    if (work/'eval'/'test'/'confusion.png').exists(): shutil.copy(work/'eval'/'test'/'confusion.png', out/'confusion_test.png')
+    res = {'seed': seed, 'bs': bs, 'label_smoothing': label_smoothing, 'epochs': ep or epochs, 'wall_s': round(time.perf_counter() - t, 1),
+           'train_seconds': m['train_seconds'], 'train_img_per_s': m['train_img_per_s'], 'lr': m['lr'], 'threshold': m['threshold'],
+           'best_epoch': m['best_epoch'], 'valid_at_0.5': tr['valid']['at_0.5']['accuracy'], 'valid_at_threshold': tr['valid']['at_threshold']['accuracy']}
+    summary.setdefault('recipes', {})[name] = res; save()
+    for sname, data, split in [('test', prep, 'test'), ('mask-scenes-571', scenes, 'all')]:
+        r = evaluate(model, data, work/'eval'/name/sname, device=dev, split=split)
+        res[sname] = scores(r, SCORES + ['threshold']) | {'at_0.5': scores(r['at_05'], ['accuracy', 'balanced_accuracy'])}
+        res[sname + ' flip-TTA'] = tta_scores(model, data, split)
     save()
+    return model
 
-# 4. inference at the model's size: decoded crops in (preprocessing included), and the model alone on device batches
-if not a.quick:
+if not a.no_default:
+  with step('default'):
+      model = run('default')
+      for f in ['history.csv', 'lr_find.png']:
+          if (model/f).exists(): shutil.copy(model/f, out/f)
+      if (work/'eval'/'default'/'test'/'confusion.png').exists(): shutil.copy(work/'eval'/'default'/'test'/'confusion.png', out/'confusion_test.png')
+
+recipes = [] if a.quick else [('bs128 lr3e-3', dict(bs=128, lr=3e-3)), ('bs64 lr3e-3', dict(lr=3e-3)), ('bs128 lr6e-3', dict(bs=128, lr=6e-3)),
+                              ('bs128 lr3e-3 ls0.1', dict(bs=128, lr=3e-3, label_smoothing=.1)), ('bs128 lr3e-3 seed1', dict(bs=128, lr=3e-3, seed=1)),
+                              ('bs128 lr3e-3 80ep', dict(bs=128, lr=3e-3, ep=2 * epochs))]
+if a.recipes: recipes = list(json.loads(a.recipes).items())
+if a.tiny: recipes = recipes[:1]
+for name, kw in recipes:
+    if time.perf_counter() - t0_session > a.budget: summary.setdefault('skipped', []).append(name); save(); continue
+    with step(name): run(name, **kw)
+
+# 3. inference at the model's size: decoded crops in (preprocessing included), and the model alone on device batches
+if a.inference and not a.quick:
   with step('inference'):
+    model = work/'default'
     files = load_split(prep, 'test').file.tolist()
     crops = [np.asarray(load_rgb(f)[0]) for f in files]
     crops = (crops * (1 + 2048 // len(crops)))[:2048 if not a.tiny else 128]
@@ -131,21 +164,4 @@ if not a.quick:
         inf[f'model alone {prec} faces/s'] = round(256 * n / (time.perf_counter() - t), 1)
     summary['inference'] = inf
     save()
-
-# 5. fixed learning rates instead of lr_find's valley, then another seed, while the session has time
-for lr in ([] if a.quick else [2e-3, 4e-3, 8e-3] if not a.tiny else [2e-3]):
-    if time.perf_counter() - t0_session > 300: break
-    with step(f'lr {lr:g}'):
-        mk = work/f'model_lr{lr:g}'
-        res = run(42, mk, lr)
-        r = evaluate(mk, prep, work/'eval'/f'test_lr{lr:g}', device=dev, split='test')
-        res['test'] = scores(r)
-        r = evaluate(mk, scenes, work/'eval'/f'scenes_lr{lr:g}', device=dev, split='all')
-        res['mask-scenes-571'] = scores(r)
-        summary.setdefault('lr_sweep', {})[f'{lr:g}'] = res
-if not a.tiny and not a.quick and time.perf_counter() - t0_session < 300:
-    with step('train_seed1'):
-        m1 = work/'model_seed1'
-        summary['train_seed1'] = run(1, m1)
-        r = evaluate(m1, prep, work/'eval'/'test_seed1', device=dev, split='test')
-        summary['train_seed1']['test'] = scores(r)
+summary['session_seconds'] = round(time.perf_counter() - t0_session, 1); save()

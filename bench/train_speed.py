@@ -4,7 +4,7 @@ Stock: ImageDataLoaders reading the original files, `Resize(size)` item transfor
 Ours:  images decoded once into a uint8 tensor (`tensor_dls`), the same augmentations on the device (`BatchAug`), channels-last, bf16,
        fused AdamW, no host sync per batch, cuDNN autotuning (`make_learner`, `train`).
 With --ablation it also times ours with fastai's own Adam, ours with fastai's batch transforms instead of `BatchAug`,
-ours without augmentation (the ceiling of the data path), and ours at batch size 128.
+ours without augmentation (the ceiling of the data path), and ours at batch sizes 128 and 256.
 Each recipe first runs 5 untimed batches (cuDNN autotuning, lazy CUDA set-up), so no variant pays for the others.
 
     python bench/train_speed.py                        # tiny, for a CPU: resnet18, 64 px, 1 epoch, 512 images
@@ -89,6 +89,7 @@ if a.ablation:
     results['ours, fastai aug_transforms'] = ours(a.bs, augs=mask_augs())
     results['ours, no augmentation'] = ours(a.bs, augs=[])
     results['ours, bs 128'] = ours(128)
+    results['ours, bs 256'] = ours(256)
 for k, (wall, ips, acc) in results.items(): print(f'{k:28s} {ips:9.1f} img/s  {wall:8.1f} s  valid accuracy {acc:.4f}')
 if a.json: Path(a.json).write_text(json.dumps({'device': name, 'arch': a.arch, 'size': a.size, 'epochs': a.epochs, 'bs': a.bs, 'stock_files': stock_files,
     **{k: {'wall_s': round(w, 2), 'img_per_s': round(i, 1), 'valid_accuracy': round(c, 4)} for k, (w, i, c) in results.items()}}, indent=1))

@@ -1,4 +1,4 @@
-"""Run fastai's learning-rate finder, pick a rate with a documented rule, plot it, and record it so training can use it (`--lr auto`).
+"""Run fastai's learning-rate finder, pick a rate with a documented rule (slide), plot it, and record it so training can use it (`--lr auto`).
 
 Docs: https://mask-recog.github.io/mask_recog/lr_find.html.md"""
 
@@ -15,7 +15,7 @@ from .core import *
 # %% auto #0
 __all__ = ['SUGGESTERS', 'find_lr', 'record_lr', 'resolve_lr']
 
-# %% ../nbs/03_lr_find.ipynb #cc065b1f
+# %% ../nbs/03_lr_find.ipynb #9b210d53
 SUGGESTERS = {'valley': valley, 'slide': slide, 'minimum': minimum, 'steep': steep}  # fastai's lr_find rules
 
 def _suggest(lrs, losses, num_it)->dict:
@@ -29,7 +29,7 @@ def _suggest(lrs, losses, num_it)->dict:
     return out
 
 def find_lr(learn, # a fastai `Learner`, before training
-            method:str='valley', # which rule picks the rate (see `SUGGESTERS`)
+            method:str='slide', # which rule picks the rate (see `SUGGESTERS`); valley when it finds none
             num_it:int=100, # mini-batches of the mock training
             start_lr:float=1e-7, # smallest rate tried
             end_lr:float=10., # largest rate tried
@@ -41,38 +41,40 @@ def find_lr(learn, # a fastai `Learner`, before training
     learn.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it, suggest_funcs=None, show_plot=False)
     rec = learn.recorder
     sugg = _suggest(rec.lrs, rec.losses, num_it)
-    if method not in sugg: raise RuntimeError(f"lr_find's {method} rule found no rate in {len(rec.lrs)} iterations: raise num_it")
+    chosen = method if method in sugg else 'valley' if 'valley' in sugg else None
+    if chosen is None: raise RuntimeError(f"lr_find's {method} and valley rules found no rate in {len(rec.lrs)} iterations: raise num_it")
     lrs, losses = np.array(rec.lrs[:-5] or rec.lrs), np.array([float(l) for l in (rec.losses[:-5] or rec.losses)])
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot(lrs, losses); ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss (smoothed)')
     for (k, v), c in zip(sugg.items(), ['C1', 'C2', 'C3', 'C4']):
         i = int(np.abs(lrs - v).argmin()) if len(lrs) else 0
-        ax.plot(v, losses[i] if len(losses) else 0, 'o', c=c, label=f"{k} {v:.1e}{' (chosen)' if k == method else ''}")
+        ax.plot(v, losses[i] if len(losses) else 0, 'o', c=c, label=f"{k} {v:.1e}{' (chosen)' if k == chosen else ''}")
     ax.legend(fontsize=8); fig.tight_layout()
     if fname:
         from mask_recog.data import save_fig
         save_fig(fig, fname)
     plt.close(fig)
-    return dict(lr=sugg[method], method=method, suggestions=sugg, num_it=num_it)
+    return dict(lr=sugg[chosen], method=chosen if chosen == method else f'{chosen} ({method} found no rate)', suggestions=sugg, num_it=num_it)
 
-# %% ../nbs/03_lr_find.ipynb #7ebb63ad
+# %% ../nbs/03_lr_find.ipynb #15590911
 def record_lr(res:dict, # what `find_lr` returned
               out:str|Path # folder to write `lr_find.json` into
              )->Path:
     "Save the learning-rate choice as `out/lr_find.json`"
     return save_json(res, Path(out)/'lr_find.json')
 
-def resolve_lr(lr:str|float, # a number, or 'auto' to run the finder
+def resolve_lr(lr:str|float, # a number, 'auto' (the finder with `method`), or a rule's name ('valley', 'slide'...)
                learn=None, # the learner to run the finder on
                out:str|Path|None=None, # where to record the choice and its plot
-               method:str='valley', # rule, see `find_lr`
+               method:str='slide', # rule for 'auto', see `find_lr`
                num_it:int=100 # finder iterations
               )->float:
-    "The learning rate to train with: `lr` itself, or (for 'auto') `find_lr`'s choice, recorded in `out`"
-    if str(lr).lower() != 'auto':
+    "The learning rate to train with: `lr` itself, or the finder's choice (for 'auto' or a rule's name), recorded in `out`"
+    key = str(lr).lower()
+    if key != 'auto' and key not in SUGGESTERS:
         try: return float(lr)
-        except ValueError: raise ValueError(f"--lr must be a number or 'auto', not {lr!r}") from None
-    if learn is None: raise ValueError("lr='auto' needs a learner to run lr_find on")
-    res = find_lr(learn, method, num_it, fname=Path(out)/'lr_find.png' if out else None)
+        except ValueError: raise ValueError(f"--lr must be a number, 'auto' or one of {list(SUGGESTERS)}, not {lr!r}") from None
+    if learn is None: raise ValueError(f"lr={lr!r} needs a learner to run lr_find on")
+    res = find_lr(learn, method if key == 'auto' else key, num_it, fname=Path(out)/'lr_find.png' if out else None)
     if out: record_lr(res, out)
     return res['lr']

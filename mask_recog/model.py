@@ -75,7 +75,7 @@ def build_model(arch:str='resnet34', # architecture name, see `get_arch`
             f"with --no-pretrained (pretrained=False), or pass --weights PATH (weights=PATH) to a torchvision state dict "
             f"of {arch} saved on this machine.") from e
 
-# %% ../nbs/02b_model.ipynb #754b0d92
+# %% ../nbs/02b_model.ipynb #186449cc
 def adamw(params, # parameters or fastai parameter groups
           lr:float=1e-3, # learning rate (fastai's schedulers change it)
           fused:bool|None=None, # one fused kernel (default: when the parameters are on CUDA)
@@ -120,7 +120,8 @@ def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classe
                  weights:str|Path|None=None, # or from a local torchvision state dict
                  path:str|Path='.', # where fastai keeps checkpoints (`path/models`)
                  mixed:bool=True, # on CUDA: channels-last + bf16/fp16 mixed precision
-                 opt_func=adamw # fastai optimizer function (fastai's own: `fastai.optimizer.Adam`)
+                 opt_func=adamw, # fastai optimizer function (fastai's own: `fastai.optimizer.Adam`)
+                 label_smoothing:float=0. # share of each target spread over all classes (0: plain cross-entropy)
                 )->Learner:
     "A fastai `Learner` for `arch` on `dls`, with mixed precision and channels-last on CUDA"
     fn = get_arch(arch)
@@ -128,7 +129,7 @@ def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classe
     model = build_model(arch, dls.c, pretrained, weights)
     dev = getattr(dls, 'device', None)
     if dev is not None: model.to(dev)  # before the optimizer is made: it fuses only parameters already on CUDA
-    learn = Learner(dls, model, opt_func=opt_func, loss_func=CrossEntropyLossFlat(), metrics=[accuracy], path=path,
+    learn = Learner(dls, model, opt_func=opt_func, loss_func=CrossEntropyLossFlat(label_smoothing=label_smoothing), metrics=[accuracy], path=path,
                     splitter=meta.get('split', default_split), cbs=[HostLosses()])
     bars = [c for c in learn.cbs if type(c) is ProgressCallback]
     if bars: learn.remove_cbs(bars); learn.add_cb(Progress())

@@ -61,14 +61,14 @@ def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggl
 
 def _headline(m:dict)->dict: return {k: m[k] for k in ['n', 'accuracy', 'balanced_accuracy', 'roc_auc', 'threshold']}
 
-# %% ../nbs/05a_run.ipynb #8d4752d2
+# %% ../nbs/05a_run.ipynb #ffdc053a
 @call_parse
 def run_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s) URL to a zip/tar
             out:str='runs/run', # the run folder
             arch:str='resnet34', # architecture
             size:int=224, # model input side
             epochs:int=40, # training epochs
-            lr:str='auto', # learning rate or auto
+            lr:str='auto', # learning rate, auto (lr_find, slide rule) or valley/minimum/steep
             bs:int=64, # batch size
             seed:int=42, # seed of split, weights, shuffling, augmentation
             pretrained:bool=False, # start from ImageNet weights (the default)

@@ -106,18 +106,19 @@ def _export_dls(data:Path, size:int, cache_size:int, bs:int):
                    batch_tfms=Normalize.from_stats(*IMAGENET_STATS, cuda=False))
     return db.dataloaders(df.assign(is_valid=[False, True] * 4), bs=bs, device='cpu', num_workers=0)
 
-# %% ../nbs/04_train.ipynb #5763a3ba
+# %% ../nbs/04_train.ipynb #91ec2013
 def train(data:str|Path, # a `mask-recog-prepare` output folder
           out:str|Path, # model folder to write
           arch:str='resnet34', # architecture, any torchvision or fastai name (see `get_arch`)
           size:int=224, # input side in pixels
           epochs:int=40, # training epochs (one cycle; from ImageNet weights the first is with the body frozen)
-          lr:str|float='auto', # learning rate, or 'auto': fastai's lr_find, valley rule
+          lr:str|float='auto', # learning rate, or 'auto': fastai's lr_find, slide rule (or a rule's name, e.g. 'valley')
           bs:int=64, # batch size
           seed:int=42, # seeds weights, shuffling and augmentation
           pretrained:bool=True, # start from ImageNet weights (downloaded once; offline: False or `weights`)
           weights:str|Path|None=None, # a local torchvision state dict to start from instead
           wd:float=0.01, # weight decay
+          label_smoothing:float=0., # cross-entropy label smoothing
           limit:int|None=None, # use at most this many training images (quick runs)
           device:str|None=None, # 'cuda', 'cpu'... (default: fastai's choice)
          )->dict:
@@ -130,7 +131,7 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit)
     t_load = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as ck:
-        learn = make_learner(dls, arch, pretrained and weights is None, weights, path=ck)
+        learn = make_learner(dls, arch, pretrained and weights is None, weights, path=ck, label_smoothing=label_smoothing)
         chosen = resolve_lr(lr, learn, out)
         log = EpochLog()
         best = KeepBest('valid_loss')
@@ -146,7 +147,7 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     valid = {'at_0.5': binary_metrics(p, yv, .5), 'at_threshold': binary_metrics(p, yv, thr)}
     manifest = data/'manifest.csv'
     meta = dict(arch=arch, size=size, cache_size=_cache_size(data), threshold=thr, lr=chosen, lr_mode=str(lr), epochs=epochs,
-                bs=bs, seed=seed, wd=wd, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=bool(pretrained and weights is None), weights=str(weights) if weights else None,
+                bs=bs, seed=seed, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=bool(pretrained and weights is None), weights=str(weights) if weights else None,
                 data=str(data), manifest_sha256=sha256_file(manifest), n_train=dls.train.n, n_valid=dls.valid.n,
                 device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
                 load_seconds=round(t_load, 2), train_seconds=round(t_train, 2),
@@ -164,14 +165,14 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     finally: tmp.unlink(missing_ok=True)
     return dict(valid=valid, meta=meta)
 
-# %% ../nbs/04_train.ipynb #45067a70
+# %% ../nbs/04_train.ipynb #f94b5d81
 @call_parse
 def train_cli(data:str, # a mask-recog-prepare output folder
               out:str='data/models/resnet34', # model folder to write
               arch:str='resnet34', # architecture (torchvision or fastai name)
               size:int=224, # input side in pixels
               epochs:int=40, # training epochs
-              lr:str='auto', # learning rate, or auto (lr_find, valley rule)
+              lr:str='auto', # learning rate, or auto (lr_find, slide rule), or valley/minimum/steep
               bs:int=64, # batch size
               seed:int=42, # random seed
               pretrained:bool=False, # start from ImageNet weights (the default; downloads them once)
