@@ -15,7 +15,7 @@ from .core import *
 # %% auto #0
 __all__ = ['SUGGESTERS', 'find_lr', 'record_lr', 'resolve_lr']
 
-# %% ../nbs/03_lr_find.ipynb #9b210d53
+# %% ../nbs/03_lr_find.ipynb #c559265d
 SUGGESTERS = {'valley': valley, 'slide': slide, 'minimum': minimum, 'steep': steep}  # fastai's lr_find rules
 
 def _suggest(lrs, losses, num_it)->dict:
@@ -42,7 +42,7 @@ def find_lr(learn, # a fastai `Learner`, before training
     rec = learn.recorder
     sugg = _suggest(rec.lrs, rec.losses, num_it)
     chosen = method if method in sugg else 'valley' if 'valley' in sugg else None
-    if chosen is None: raise RuntimeError(f"lr_find's {method} and valley rules found no rate in {len(rec.lrs)} iterations: raise num_it")
+    if chosen is None: raise RuntimeError(f"lr_find's {' and '.join(dict.fromkeys([method, 'valley']))} rule found no rate in {len(rec.lrs)} iterations: raise num_it")
     lrs, losses = np.array(rec.lrs[:-5] or rec.lrs), np.array([float(l) for l in (rec.losses[:-5] or rec.losses)])
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot(lrs, losses); ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss (smoothed)')

@@ -75,7 +75,7 @@ def build_model(arch:str='resnet34', # architecture name, see `get_arch`
             f"with --no-pretrained (pretrained=False), or pass --weights PATH (weights=PATH) to a torchvision state dict "
             f"of {arch} saved on this machine.") from e
 
-# %% ../nbs/02b_model.ipynb #186449cc
+# %% ../nbs/02b_model.ipynb #b3543cf0
 def adamw(params, # parameters or fastai parameter groups
           lr:float=1e-3, # learning rate (fastai's schedulers change it)
           fused:bool|None=None, # one fused kernel (default: when the parameters are on CUDA)

@@ -61,7 +61,7 @@ def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggl
 
 def _headline(m:dict)->dict: return {k: m[k] for k in ['n', 'accuracy', 'balanced_accuracy', 'roc_auc', 'threshold']}
 
-# %% ../nbs/05a_run.ipynb #ffdc053a
+# %% ../nbs/05a_run.ipynb #54bcda2f
 @call_parse
 def run_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s) URL to a zip/tar
             out:str='runs/run', # the run folder

@@ -106,7 +106,7 @@ def _export_dls(data:Path, size:int, cache_size:int, bs:int):
                    batch_tfms=Normalize.from_stats(*IMAGENET_STATS, cuda=False))
     return db.dataloaders(df.assign(is_valid=[False, True] * 4), bs=bs, device='cpu', num_workers=0)
 
-# %% ../nbs/04_train.ipynb #91ec2013
+# %% ../nbs/04_train.ipynb #69cfdf88
 def train(data:str|Path, # a `mask-recog-prepare` output folder
           out:str|Path, # model folder to write
           arch:str='resnet34', # architecture, any torchvision or fastai name (see `get_arch`)
@@ -165,7 +165,7 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     finally: tmp.unlink(missing_ok=True)
     return dict(valid=valid, meta=meta)
 
-# %% ../nbs/04_train.ipynb #f94b5d81
+# %% ../nbs/04_train.ipynb #d3809edf
 @call_parse
 def train_cli(data:str, # a mask-recog-prepare output folder
               out:str='data/models/resnet34', # model folder to write
