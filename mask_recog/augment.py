@@ -145,7 +145,7 @@ class FitImage(Transform):
     def __init__(self, size:int=224, cache_size:int=256): self.size, self.cache_size = size, cache_size
     def encodes(self, x:PILImage): return PILImage(fit_image(x, self.size, self.cache_size))
 
-# %% ../nbs/02_augment.ipynb #4a503a83
+# %% ../nbs/02_augment.ipynb #46751fe9
 class TensorLoader:
     "Seeded batches `(images, labels)` from in-memory `uint8` images; augmentation and normalization run on the device"
     def __init__(self, x:torch.Tensor, # uint8 images, (n, 3, h, w)
@@ -169,6 +169,7 @@ class TensorLoader:
         self.device = torch.device(device)
         if self.preload and self.device.type == 'cuda': self.x, self.y = self.x.to(self.device), self.y.to(self.device)
         m, s = (torch.tensor(v, device=self.device).view(1, 3, 1, 1) for v in self.stats)
+        self.mean01, self.std01 = m, s  # for augmented batches, already in [0, 1]
         self.mean, self.std = m * 255, s * 255  # normalize straight from 0-255 when there are no augmentations
         self.pipe.to(self.device) if hasattr(self.pipe, 'to') else None
         return self
@@ -190,7 +191,7 @@ class TensorLoader:
         if self.augs:
             xb = xb.float().div_(255)
             xb = self.pipe(TensorImage(xb)).as_subclass(torch.Tensor) if isinstance(self.augs, (list, tuple)) else self.augs(xb)
-            xb = (xb - self.mean / 255) / (self.std / 255)
+            xb = (xb - self.mean01) / self.std01
         else: xb = (xb.float() - self.mean) / self.std
         if self.channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
         return xb, yb  # plain tensors: fastai's typed tensors add Python work to every operation of the model
