@@ -1,9 +1,23 @@
 """Write README.md from nbs/index.ipynb (what nbdev-readme does, without Quarto): markdown cells as they are,
-code cells as python blocks with their text outputs; cells marked `#| hide` and `#| eval: false` installs are left out."""
-import re, sys, nbformat
+code cells as python blocks with their text outputs; cells marked `#| hide` and `#| eval: false` installs are left out.
+
+Links: index.ipynb lives in nbs/ and is the docs site's home page, so its relative links are written from there
+(`01_data.ipynb`, which Quarto turns into `01_data.html`; `../images/x.png`, which .ci/site_pages.py brings into the
+site). README.md sits at the repository's root: each relative link is rewritten from nbs/ to the root
+(`nbs/01_data.ipynb`, `images/x.png`)."""
+import posixpath, re, sys, nbformat
 from pathlib import Path
 
 root = Path(__file__).resolve().parent.parent
+
+def from_root(m):
+    "A markdown or HTML link target relative to nbs/, rewritten relative to the repository's root"
+    pre, url = m.group(1), m.group(2)
+    if re.match(r'[a-zA-Z][\w+.-]*:|[#/]', url): return m.group(0)  # http:, mailto:, anchors, absolute paths
+    path, sep, frag = url.partition('#')
+    return pre + posixpath.normpath(posixpath.join('nbs', path)) + sep + frag
+
+LINK = re.compile(r'''(\]\(\s*<?|^\s*\[[^\]]+\]:\s*|\b(?:src|href)\s*=\s*["'])([^)\s>"']+)''', re.M)
 nb = nbformat.read(root/'nbs'/'index.ipynb', as_version=4)
 out = ['<!-- WARNING: generated from nbs/index.ipynb by .ci/make_readme.py; edit the notebook, not this file -->', '']
 for c in nb.cells:
@@ -12,7 +26,7 @@ for c in nb.cells:
     if any(d.strip().startswith(('hide', 'include: false')) for d in dirs): continue
     body = re.sub(r'^#\|.*\n?', '', src, flags=re.M).strip()
     if c.cell_type == 'markdown':
-        out += [body, '']
+        out += [LINK.sub(from_root, body), '']
         continue
     if any(d.strip().startswith('echo: false') for d in dirs): body = ''
     if body: out += ['```python', body, '```', '']

@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/app.html.md"""
 
 # %% auto #0
 __all__ = ['MAX_BYTES', 'FORMATS', 'KINDS', 'PAGE', 'UploadError', 'sniff_format', 'read_upload', 'data_url', 'render_page',
-           'make_app', 'serve_cli']
+           'make_app', 'colab_url', 'Demo', 'serve', 'serve_cli']
 
 # %% ../nbs/08_app.ipynb #921ad9f1
 import os, sys, time, base64, threading
@@ -155,14 +155,15 @@ def _load_detector(detector):
     return detector if callable(detector) else load_detector(detector, log=lambda m: print(m, file=sys.stderr))
 
 def make_app(model_dir:str|Path, # classifier model folder (model.json + model.safetensors; model.onnx is used when current)
-             detector=None, # a detector (frame → detections), or a spec for `load_detector` (default: `$MASK_RECOG_MODELS`)
+             detector=None, # a detector (frame → detections), or a spec for `load_detector` (default: YuNet + the masked-face SSD)
              max_bytes:int=MAX_BYTES, # upload limit in bytes
-             classifier=None # an already loaded classifier to use instead of loading `model_dir`'s
+             classifier=None, # an already loaded classifier to use instead of loading `model_dir`'s
+             device:str|None=None # where the classifier runs: 'cuda', 'mps' or 'cpu' (default: the best available)
             ):
     "The FastAPI app: `GET /` page, `POST /api/detect` image → faces + annotated image, `GET /healthz`"
     from fastapi import FastAPI, File, UploadFile, HTTPException
     from fastapi.responses import HTMLResponse
-    clf = classifier if classifier is not None else load_classifier(model_dir)
+    clf = classifier if classifier is not None else load_classifier(model_dir, device=device)
     det, lock, page = _load_detector(detector), threading.Lock(), render_page(max_bytes)
     app = FastAPI(title='mask_recog', description='Find faces in a photo and classify them as with_mask / without_mask')
     app.add_middleware(_BodyLimit, max_bytes=max_bytes)
@@ -186,19 +187,56 @@ def make_app(model_dir:str|Path, # classifier model folder (model.json + model.s
     return app
 
 # %% ../nbs/08_app.ipynb #ba00ed28
+def colab_url(port:int # a port of this Colab runtime with a server on it
+             )->str|None:
+    "The https address through which Colab's port proxy serves `port` to this browser session; None outside Colab"
+    if not in_colab(): return None
+    from google.colab.output import eval_js
+    return eval_js(f'google.colab.kernel.proxyPort({int(port)})')
+
+class Demo:
+    "The web demo running in a background thread: its `url`, its `port`, and `stop()`"
+    def __init__(self, server, thread, url:str, port:int): self.server, self.thread, self.url, self.port = server, thread, url, port
+    def __repr__(self): return f"Demo({self.url}{'' if self.thread.is_alive() else ', stopped'})"
+    def stop(self, timeout:float=10):
+        "Stop serving and wait for the thread to end"
+        self.server.should_exit = True; self.thread.join(timeout)
+
+def serve(model_dir:str|Path, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
+          port:int=7860, # TCP port (0: any free one)
+          host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)
+          detector=None, # as for `make_app` (default: YuNet + the masked-face SSD)
+          max_mb:float=10, # upload limit in MB
+          device:str|None=None, # where the classifier runs: 'cuda', 'mps' or 'cpu' (default: the best available)
+          background:bool|None=None # serve from a thread and return a `Demo` (default: on Colab only)
+         )->Demo|None:
+    "Serve the web demo; on Colab in the background, printing its address through Colab's port proxy"
+    import uvicorn
+    if max_mb <= 0: raise ValueError(f'max_mb={max_mb}: must be more than 0')
+    server = uvicorn.Server(uvicorn.Config(make_app(model_dir, detector, int(max_mb * 2**20), device=device), host=host, port=port, log_level='warning'))
+    if not (in_colab() if background is None else background):
+        print(f'mask-recog-serve: serving on http://{host}:{port} (Ctrl+C stops)', file=sys.stderr, flush=True)
+        server.run(); return None
+    t = threading.Thread(target=server.run, daemon=True, name='mask_recog demo'); t.start()
+    while not server.started:
+        if not t.is_alive(): raise RuntimeError(f'the demo could not start on {host}:{port} (port in use?)')
+        time.sleep(.05)
+    port = server.servers[0].sockets[0].getsockname()[1]  # the port it got, when 0 asked for any
+    url = colab_url(port) or f'http://{host}:{port}/'
+    print(f'mask_recog demo: open {url}' + (" (Colab's proxy to this runtime)" if in_colab() else ''))
+    return Demo(server, t, url, port)
+
 @call_parse
 def serve_cli(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
               host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)
               port:int=7860, # TCP port
-              detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: $MASK_RECOG_MODELS)
+              detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD)
               max_mb:float=10, # upload limit in MB
+              device:str=None, # cuda, mps or cpu (default: best available)
              ):
     "Serve the face-mask web demo: upload a photo or use the webcam, get the annotated image and the JSON"
-    if max_mb <= 0: raise SystemExit(f'mask-recog-serve: --max_mb {max_mb}: must be more than 0')
+    if max_mb <= 0: raise SystemExit(f'mask-recog-serve: --max-mb {max_mb:g}: must be more than 0')
+    if not 0 <= port <= 65535: raise SystemExit(f'mask-recog-serve: --port {port}: must be 0 to 65535')
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # as in mask-recog-detect: idle PyTorch threads sleep
-    try:
-        import uvicorn
-        app = make_app(model_dir, detector, int(max_mb * 2**20))
+    try: serve(model_dir, port, host, detector, max_mb, device, background=False)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-serve: {e}')
-    print(f'mask-recog-serve: serving on http://{host}:{port} (Ctrl+C stops)', file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level='warning')

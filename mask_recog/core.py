@@ -6,14 +6,15 @@ Docs: https://mask-recog.github.io/mask_recog/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9bd98df2
 from __future__ import annotations
-import os, io, json, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
-import http.server, threading, functools
+import os, re, sys, io, json, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
+import http.server, threading, functools, importlib.util, zlib
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'env_path', 'cache_home', 'scratch_dir', 'clean_scratch', 'dataset_path', 'atomic_write', 'save_json',
-           'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'serve_dir', 'UnsafeArchiveError',
-           'safe_extract']
+__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'scratch_dir', 'clean_scratch',
+           'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'sample_path',
+           'export_library', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download',
+           'serve_dir', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -48,12 +49,69 @@ def clean_scratch():
 # %% ../nbs/00_core.ipynb #ddffd16b
 def dataset_path(name:str # dataset folder name inside `$MASK_RECOG_DATA`, e.g. `face-mask-4k`
                 )->Path|None:
-    "Folder `name` inside `$MASK_RECOG_DATA`, or `None` (with the reason printed) when unset or missing"
+    "Folder `name` inside `$MASK_RECOG_DATA` (a developer's local copy of the datasets), or `None` when unset or missing"
     root = env_path('MASK_RECOG_DATA')
-    if root is None: print(f"MASK_RECOG_DATA is not set: skipping what needs {name}"); return None
-    p = root/name
-    if not p.exists(): print(f"{p} does not exist: skipping what needs {name}"); return None
-    return p
+    if root is None or not (root/name).exists(): return None
+    return root/name
+
+# %% ../nbs/00_core.ipynb #c1895443
+QUICK_VAR = 'MASK_RECOG_QUICK'  # environment variable that forces a quick (1) or a full (0) run
+
+def quick_run()->bool:
+    "Whether this is a quick run: `$MASK_RECOG_QUICK` when set, else whether `nbdev-test` is running the notebook"
+    v = os.environ.get(QUICK_VAR, '').strip().lower()
+    if v: return v not in ('0', 'false', 'no', 'off')
+    return bool(os.environ.get('IN_TEST'))
+
+def in_colab()->bool:
+    "Whether this runs in Google Colab"
+    return 'google.colab' in sys.modules
+
+# %% ../nbs/00_core.ipynb #f500d44a
+QUICK_RECIPE = dict(arch='resnet18', # a small network
+                    size=64,         # small images
+                    epochs=8, bs=16, lr=3e-3, # enough steps to learn from the sample's ~90 training faces (88% valid)
+                    pretrained=False, # no download
+                    limit=600)        # at most this many training images
+
+# %% ../nbs/00_core.ipynb #377dc98d
+def project_root(start:str|Path|None=None # where to look from (default: the working folder)
+                )->Path|None:
+    "The checkout of mask_recog that holds `start`, found by its `pyproject.toml`; `None` outside one"
+    p = Path(start or Path.cwd()).resolve()
+    for d in [p, *p.parents]:
+        f = d/'pyproject.toml'
+        if f.is_file() and re.search(r'(?m)^name\s*=\s*"mask_recog"', f.read_text(encoding='utf-8', errors='ignore')): return d
+    return None
+
+def work_dir()->Path:
+    "Where the series writes data, models and figures: `$MASK_RECOG_WORK`, else the checkout's root, else the working folder"
+    if (w := env_path('MASK_RECOG_WORK')) is not None: return w
+    root = project_root()
+    return Path(os.path.relpath(root)) if root is not None else Path('.')
+
+# %% ../nbs/00_core.ipynb #e13eddea
+def best_device(device:str|None=None # 'cuda', 'cuda:1', 'mps', 'cpu'; None or '' for the best available
+               )->str:
+    "`device` when given, else 'cuda' when a GPU is usable, else 'mps' on Apple silicon, else 'cpu'"
+    if device: return str(device)
+    import torch
+    if torch.cuda.is_available(): return 'cuda'
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return 'mps'
+    return "cpu"
+
+# %% ../nbs/00_core.ipynb #5c8b96fb
+def sample_path(name:str='faces' # folder inside the package's `sample/`
+               )->Path:
+    "Folder `name` of the small real sample shipped with the library"
+    return Path(importlib.util.find_spec('mask_recog').origin).parent/'sample'/name
+
+# %% ../nbs/00_core.ipynb #92d7d722
+def export_library()->bool:
+    "Run `nbdev_export` when inside a checkout of mask_recog with nbdev installed; return whether it ran"
+    if project_root() is None or importlib.util.find_spec('nbdev') is None: return False
+    from nbdev import nbdev_export as export  # (nbdev skips cells that call its name in tests)
+    export(); return True
 
 # %% ../nbs/00_core.ipynb #1a4a9f82
 def _umask()->int:
@@ -153,30 +211,77 @@ def _check_member(archive, name, dest:Path):
     if name.startswith(('/', '\\')) or (target != dest and dest not in target.parents):
         raise UnsafeArchiveError(f"{archive}: member {name!r} would be written outside {dest}; refusing to extract this archive")
 
+EXTRACT_LIMITS = dict(max_bytes=8 << 30, # total uncompressed bytes (8 GiB); `$MASK_RECOG_MAX_EXTRACT_BYTES` overrides
+                      max_files=200_000,   # members
+                      max_ratio=200)       # uncompressed / compressed size of one member (or of a whole tar) above 1 MiB
+
+class ArchiveTooLarge(UnsafeArchiveError): "An archive would expand beyond the extraction limits (a zip or tar bomb)"
+
+def _limits(max_bytes, max_files, max_ratio):
+    env = os.environ.get('MASK_RECOG_MAX_EXTRACT_BYTES')
+    mb = max_bytes if max_bytes is not None else int(env) if env else EXTRACT_LIMITS['max_bytes']
+    return mb, max_files or EXTRACT_LIMITS['max_files'], max_ratio or EXTRACT_LIMITS['max_ratio']
+
+def _copy_capped(src, dst:Path, cap:int, what:str):
+    "Stream `src` into `dst`, failing as soon as more than `cap` bytes come out; returns the bytes written"
+    n = 0
+    with open(dst, 'wb') as f:
+        while b := src.read(1 << 20):
+            n += len(b)
+            if n > cap: raise ArchiveTooLarge(what)
+            f.write(b)
+    return n
+
 def safe_extract(archive:str|Path, # a .zip, .tar, .tar.gz, .tgz, .tar.bz2 or .tar.xz file
-                 dest:str|Path # folder to extract into (created; replaced atomically when complete)
+                 dest:str|Path, # folder to extract into (created; replaced atomically when complete)
+                 max_bytes:int|None=None, # cap on the total uncompressed size (default: `EXTRACT_LIMITS`)
+                 max_files:int|None=None, # cap on the number of members
+                 max_ratio:float|None=None # cap on a member's compression ratio
                 )->Path:
-    "Extract `archive` into `dest`, refusing members (or links) that would land outside it (zip-slip / tar-slip)"
+    "Extract `archive` into `dest`, refusing members or links outside it (zip/tar-slip) and archives beyond the size limits (bombs)"
     archive, dest = Path(archive), Path(dest).resolve()
     if dest.exists(): return dest
+    max_bytes, max_files, max_ratio = _limits(max_bytes, max_files, max_ratio)
+    big = lambda what: ArchiveTooLarge(f"{archive}: {what}; refusing to extract it (limits: {max_bytes:,} bytes, {max_files:,} "
+                                       f"members, ratio {max_ratio:g}; set MASK_RECOG_MAX_EXTRACT_BYTES to raise the size cap)")
     tmp = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=f'.{dest.name}.'))
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as z:
-                for m in z.infolist(): _check_member(archive, m.filename, tmp.resolve())
-                z.extractall(tmp)
+                ms = z.infolist()
+                if len(ms) > max_files: raise big(f"{len(ms):,} members")
+                for m in ms: _check_member(archive, m.filename, tmp.resolve())
+                if (total := sum(m.file_size for m in ms)) > max_bytes: raise big(f"it expands to {total:,} bytes")
+                for m in ms:
+                    if m.file_size > 1 << 20 and m.file_size > max_ratio * max(m.compress_size, 1):
+                        raise big(f"member {m.filename!r} expands {m.file_size / max(m.compress_size, 1):,.0f}-fold")
+                left = max_bytes
+                for m in ms:  # declared sizes can lie: count what really comes out
+                    out = tmp/m.filename
+                    if m.is_dir(): out.mkdir(parents=True, exist_ok=True); continue
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    with z.open(m) as src: left -= _copy_capped(src, out, min(left, m.file_size), f"{archive}: member {m.filename!r} holds more than its header says; refusing it")
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as t:
-                for m in t.getmembers():
+                ms, total = [], 0
+                for m in t:  # headers stream by; a bomb is refused before its data is written
+                    ms.append(m); total += m.size
+                    if len(ms) > max_files: raise big(f"more than {max_files:,} members")
+                    if total > max_bytes: raise big(f"it expands to more than {max_bytes:,} bytes")
                     _check_member(archive, m.name, tmp.resolve())
                     if m.issym() or m.islnk():
                         _check_member(archive, str(Path(m.name).parent/m.linkname) if m.issym() else m.linkname, tmp.resolve())
                     if not (m.isfile() or m.isdir() or m.issym() or m.islnk()):
                         raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a device or fifo; refusing to extract this archive")
-                t.extractall(tmp, **({'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}))
+                if total > 1 << 20 and total > max_ratio * archive.stat().st_size:
+                    raise big(f"it expands {total / archive.stat().st_size:,.0f}-fold")
+                t.extractall(tmp, members=ms, **({'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}))
         else: raise ValueError(f"{archive}: not a zip or tar archive")
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, dest)
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValueError(f"{archive}: damaged archive ({type(e).__name__}: {e}); download or copy it again") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return dest

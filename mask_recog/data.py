@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #cbd2e50b
 from __future__ import annotations
-import os, re, io, json, time, warnings, struct, tarfile, zipfile
+import os, re, sys, io, stat, json, time, warnings, struct, tarfile, zipfile, tempfile, shutil, contextlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
@@ -18,11 +18,12 @@ from fastprogress.fastprogress import progress_bar
 from .core import *
 
 # %% auto #0
-__all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'MAX_PIXELS', 'CROP_MARGIN', 'MIN_SIDE', 'MAX_DIST', 'MANIFEST_COLS',
-           'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source',
-           'source_kind', 'scan_source', 'BadImage', 'load_rgb', 'crop_box', 'inspect_file', 'near_pairs', 'group_rows',
-           'split_of', 'assign_splits', 'default_out', 'prepare', 'make_report', 'load_split', 'save_fig',
-           'show_samples', 'prepare_cli']
+__all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MAX_PIXELS',
+           'CROP_MARGIN', 'MIN_SIDE', 'MAX_FILE_BYTES', 'MAX_DIST', 'MANIFEST_COLS', 'norm_label', 'scan_folder',
+           'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind', 'scan_source',
+           'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'BadImage', 'load_rgb', 'crop_box',
+           'inspect_file', 'near_pairs', 'group_rows', 'split_of', 'assign_splits', 'default_out', 'prepare',
+           'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples', 'prepare_cli']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -106,30 +107,38 @@ def scan_voc(root:str|Path, # folder with PASCAL VOC xml files (anywhere below) 
     return items, problems
 
 # %% ../nbs/01_data.ipynb #1966db1b
-DEFAULT_SOURCE = 'kaggle:omkargurav/face-mask-dataset'  # the public dataset a newcomer starts from
+DEFAULT_SOURCE = 'kaggle:omkargurav/face-mask-dataset'  # the public face dataset a newcomer starts from (7,553 colour photos)
+DEFAULT_SCENES = 'kaggle:andrewmvd/face-mask-detection'  # public scene photos with VOC face boxes (853 photos, CC0)
 
-def _has_kaggle_creds()->bool:
-    if os.environ.get('KAGGLE_API_TOKEN') or (os.environ.get('KAGGLE_USERNAME') and os.environ.get('KAGGLE_KEY')): return True
-    dirs = [os.environ.get('KAGGLE_CONFIG_DIR'), '~/.kaggle', '~/.config/kaggle']
-    return any((Path(d).expanduser()/f).exists() for d in dirs if d for f in ['kaggle.json', 'access_token'])
+def _kaggle_cached(slug:str)->int|None:
+    "Newest version of Kaggle dataset `slug` that kagglehub has completely downloaded, or None"
+    from kagglehub.config import get_cache_folder
+    d = Path(get_cache_folder())/'datasets'/slug
+    vs = [int(m.group(1)) for f in (d.glob('*.complete') if d.is_dir() else []) if (m := re.fullmatch(r'(\d+)\.complete', f.name))]
+    return max(vs, default=None)
 
 def fetch_kaggle(slug:str # `OWNER/DATASET`, as in kaggle.com/datasets/OWNER/DATASET
                 )->Path:
-    "Download (once; kagglehub caches it) the Kaggle dataset `slug` and return its folder"
+    "Download (once; kagglehub caches it) the Kaggle dataset `slug` and return its folder; offline, its newest cached version"
     if not re.fullmatch(r'[\w.-]+/[\w.-]+', slug): raise ValueError(f"kaggle:{slug}: expected kaggle:OWNER/DATASET")
-    if not _has_kaggle_creds():
-        raise PermissionError(f"kaggle:{slug} needs Kaggle credentials: create a token at kaggle.com > Settings > API and "
-            "save it as ~/.kaggle/kaggle.json, or set KAGGLE_USERNAME and KAGGLE_KEY. "
-            "Alternatively pass a local folder or an http(s) URL to a zip/tar archive.")
     import kagglehub
-    return Path(kagglehub.dataset_download(slug))
+    try: return Path(kagglehub.dataset_download(slug))
+    except Exception as e:
+        if (v := _kaggle_cached(slug)) is not None:  # kagglehub asks Kaggle for the current version even when it has one
+            print(f"kaggle:{slug}: Kaggle unreachable ({type(e).__name__}); using the cached version {v}", file=sys.stderr)
+            return Path(kagglehub.dataset_download(f'{slug}/versions/{v}'))
+        raise DownloadError(f"kaggle:{slug}: download failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
+            "Public datasets need no account; if Kaggle asks for one, create a token at kaggle.com > Settings > API and add it as "
+            "Colab secrets KAGGLE_USERNAME and KAGGLE_KEY, as those environment variables, or as ~/.kaggle/kaggle.json. "
+            "Offline? Pass a local folder, a zip/tar file or an http(s) URL instead, or set MASK_RECOG_SOURCE.") from None
 
 def fetch_url(url:str # http(s) URL of a zip or tar archive
              )->Path:
     "Download the archive at `url` once into the cache and extract it safely; return the extracted folder"
     key = sha256_bytes(url.encode())[:12]
     arc = download(url, cache_home()/'downloads'/f'{key}-{Path(url.split("?")[0]).name or "archive"}')
-    return safe_extract(arc, cache_home()/'sources'/key)
+    try: return safe_extract(arc, cache_home()/'sources'/key)
+    except ValueError: arc.unlink(missing_ok=True); raise  # refused (unsafe, a bomb, damaged): keep nothing of it
 
 # %% ../nbs/01_data.ipynb #cf3a1e3f
 def resolve_source(source:str|Path # folder, `kaggle:OWNER/DATASET`, or http(s) URL to an archive
@@ -161,6 +170,80 @@ def scan_source(source:str|Path, # folder, detection set, `kaggle:OWNER/DATASET`
     if not items: raise ValueError(f"{root}: found no labelled images (expected class folders such as with_mask/ and without_mask/, or YOLO/VOC labels)")
     return root, kind, items, notes
 
+# %% ../nbs/01_data.ipynb #8317e135
+SOURCE_VAR, SCENES_VAR = 'MASK_RECOG_SOURCE', 'MASK_RECOG_SCENES'  # environment variables naming the face and scene sources
+
+def face_source(source:str|Path|None=None, # a folder, archive, `kaggle:OWNER/DATASET` or URL; None: see below
+                quick:bool|None=None # a quick run? (default: `quick_run()`)
+               )->str|Path:
+    "The face dataset to use: `source`, else `$MASK_RECOG_SOURCE`, else `$MASK_RECOG_DATA/face-mask-4k`, else the sample (quick) or `DEFAULT_SOURCE`"
+    if source: return source
+    if os.environ.get(SOURCE_VAR): return os.environ[SOURCE_VAR]
+    if (p := dataset_path('face-mask-4k')) is not None: return p
+    return sample_path('faces') if (quick_run() if quick is None else quick) else DEFAULT_SOURCE
+
+def get_faces(source:str|Path|None=None, # see `face_source`
+              quick:bool|None=None # a quick run? (default: `quick_run()`)
+             )->Path:
+    "Local folder of the face dataset `face_source` names, downloaded and extracted once when it is remote"
+    return resolve_source(face_source(source, quick))
+
+# %% ../nbs/01_data.ipynb #edc07f0c
+def make_scenes(faces:str|Path, # a folder of class folders, e.g. `sample_path('faces')`
+                out:str|Path, # where the YOLO set is written (`images/`, `labels/`, `obj.names`)
+                n:int=12, # photos: two thirds train, a sixth valid, a sixth test
+                per:int=4, # faces per photo
+                size:tuple=(640, 480), # photo width and height
+                seed:int=0 # which faces, where and how large
+               )->Path:
+    "A small YOLO scene set of `n` composite photos, each holding `per` real faces of `faces` on a plain background"
+    out, faces = Path(out), Path(faces)
+    if (out/'obj.names').exists(): return out
+    rng = np.random.default_rng(seed)
+    files = {c: sorted(p for p in (faces/c).iterdir() if p.suffix.lower() in IMG_EXTS) for c in CLASSES}
+    tmp = Path(tempfile.mkdtemp(dir=out.parent if out.parent.exists() else None, prefix=f'.{out.name}.'))
+    try:
+        (tmp/'obj.names').write_text('Mask\nWithout_mask\n')
+        W, H, cols = *size, per
+        for k in range(n):
+            split = 'train' if k < n * 2 // 3 else 'valid' if k < n * 5 // 6 else 'test'
+            top, bot = rng.integers(40, 220, 3), rng.integers(40, 220, 3)
+            ramp = np.linspace(0, 1, H)[:, None, None]
+            bg = (top * (1 - ramp) + bot * ramp + rng.normal(0, 6, (H, W, 3))).clip(0, 255).astype(np.uint8)
+            scene, lines = Image.fromarray(bg), []
+            for j in range(per):
+                c = int(rng.integers(2))
+                im = Image.open(files[CLASSES[c]][int(rng.integers(len(files[CLASSES[c]])))]).convert('RGB')
+                s = int(rng.integers(96, 150)); im = im.resize((s, round(s * im.height / im.width)), Image.Resampling.BICUBIC)
+                cw = W // cols
+                x = j * cw + int(rng.integers(0, max(1, cw - im.width))); y = int(rng.integers(0, max(1, H - im.height)))
+                scene.paste(im, (x, y))
+                lines.append(f"{c} {(x + im.width / 2) / W:.6f} {(y + im.height / 2) / H:.6f} {im.width / W:.6f} {im.height / H:.6f}")
+            for d in ['images', 'labels']: (tmp/d/split).mkdir(parents=True, exist_ok=True)
+            scene.save(tmp/'images'/split/f'scene{k:02d}.jpg', quality=90)
+            (tmp/'labels'/split/f'scene{k:02d}.txt').write_text('\n'.join(lines) + '\n')
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, out)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    return out
+
+# %% ../nbs/01_data.ipynb #4d7c8215
+def scene_source(source:str|Path|None=None, # a folder, archive, `kaggle:OWNER/DATASET` or URL; None: see below
+                 quick:bool|None=None # a quick run? (default: `quick_run()`)
+                )->str|Path:
+    "The scene set to use: `source`, else `$MASK_RECOG_SCENES`, else `$MASK_RECOG_DATA/mask-scenes-571`, else composites of the sample (quick) or `DEFAULT_SCENES`"
+    if source: return source
+    if os.environ.get(SCENES_VAR): return os.environ[SCENES_VAR]
+    if (p := dataset_path('mask-scenes-571')) is not None: return p
+    if quick_run() if quick is None else quick: return make_scenes(sample_path('faces'), cache_home()/'sample-scenes')
+    return DEFAULT_SCENES
+
+def get_scenes(source:str|Path|None=None, # see `scene_source`
+               quick:bool|None=None # a quick run? (default: `quick_run()`)
+              )->Path:
+    "Local folder of the labelled scene set `scene_source` names (YOLO or VOC), downloaded once when it is remote"
+    return resolve_source(scene_source(source, quick))
+
 # %% ../nbs/01_data.ipynb #223c2c89
 class BadImage(ValueError): "A file that cannot be used as an image; the message is the reason"
 
@@ -178,7 +261,8 @@ def _to_rgb(im:Image.Image)->Image.Image:
     return im.convert('RGB') if im.mode != 'RGB' else im
 
 def load_rgb(src:str|Path|bytes, # file path or the file's bytes
-             max_pixels:int=MAX_PIXELS # refuse images claiming more pixels than this
+             max_pixels:int=MAX_PIXELS, # refuse images claiming more pixels than this, before decoding
+             max_side:int|None=None # the caller needs no more than this many pixels a side: JPEGs decode at a reduced scale, others are shrunk after decoding
             )->tuple[Image.Image, str]:
     "Decode `src` fully to an upright 8-bit RGB image; returns `(image, format)` or raises `BadImage`"
     data = Path(src).read_bytes() if not isinstance(src, bytes) else src
@@ -189,8 +273,10 @@ def load_rgb(src:str|Path|bytes, # file path or the file's bytes
             im = Image.open(io.BytesIO(data))
             fmt = im.format
             if im.width * im.height > max_pixels: raise BadImage(f'decompression bomb: header claims {im.width}x{im.height} pixels')
+            if max_side and fmt == 'JPEG' and max(im.size) > max_side: im.draft('RGB', (max_side, max_side))  # DCT scaling: 1/2, 1/4 or 1/8 of the work
             im.load()
             im = ImageOps.exif_transpose(im)
+            if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return _to_rgb(im), fmt
     except BadImage: raise
     except UnidentifiedImageError: raise BadImage('not an image: no known image format in its bytes')
@@ -225,6 +311,20 @@ def _save_cached(im:Image.Image, dest:Path, size:int):
     im = im.copy(); im.thumbnail((size, size), Image.Resampling.LANCZOS)
     with atomic_write(dest) as f: im.save(f, 'JPEG', quality=95)
 
+MAX_FILE_BYTES = 64 << 20  # larger files are quarantined unread: no photo of faces needs more
+
+def _file_problem(p:Path)->tuple:
+    "`(stat, reason)`: why `p` cannot be read as an image file (None when it can), without opening it"
+    try: st = p.stat()
+    except OSError as e:
+        what = 'a dangling or looping symlink' if p.is_symlink() else 'unreadable'
+        return None, f'cannot read: {what} ({type(e).__name__}: {e.strerror or e})'
+    if not stat.S_ISREG(st.st_mode):
+        kind = 'a folder' if stat.S_ISDIR(st.st_mode) else 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket' if stat.S_ISSOCK(st.st_mode) else 'a device'
+        return st, f'not a regular file: {kind}'
+    if st.st_size > MAX_FILE_BYTES: return st, f'too large: {st.st_size:,} bytes (the limit is {MAX_FILE_BYTES:,})'
+    return st, None
+
 def inspect_file(root:str|Path, # dataset folder
                  rel:str, # file path relative to `root`
                  labels:list[tuple], # `[(label, box)]`: one `(label, None)` for a classification file, one per face for detection sets
@@ -234,10 +334,11 @@ def inspect_file(root:str|Path, # dataset folder
                 )->list[dict]:
     "Manifest rows for one source file; bad files become `quarantined` rows with their reason"
     p = Path(root)/rel
-    st = p.stat()
-    base = dict(path=rel, bytes=st.st_size, mtime_ns=st.st_mtime_ns)
+    st, problem = _file_problem(p)
+    base = dict(path=rel, bytes=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None)
     def bad(reason, sha=''):
         return [dict(base, label=l, box=_box_str(b), sha256=sha, status='quarantined', reason=reason) for l, b in labels]
+    if problem: return bad(problem)
     data = p.read_bytes()
     sha = sha256_bytes(data)
     try: im, fmt = load_rgb(data)
@@ -354,6 +455,14 @@ def assign_splits(df:pd.DataFrame, seed:int=42, valid_pct:float=0.2, test_pct:fl
 MANIFEST_COLS = ['path', 'label', 'split', 'group', 'sha256', 'phash', 'phash_mirror', 'width', 'height', 'status', 'reason',
                  'flags', 'format', 'box', 'crop', 'cache', 'bytes', 'mtime_ns']
 
+def _orphan_watch(parent:int):
+    "In a worker process: exit as soon as the process that started it is gone (killed parents leave no workers behind)"
+    import threading
+    def watch():
+        while os.getppid() == parent: time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
 def _inspect_job(args):
     root, rel, labels, cache_dir, size, min_side = args
     try: return inspect_file(root, rel, labels, cache_dir, size, min_side)
@@ -399,8 +508,8 @@ def prepare(source:str|Path, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or h
     prev, rows, jobs = _prev_rows(out, size), [], []
     for rel, labels in by_file.items():
         p, old = root/rel, prev.get(rel)
-        st = p.stat()
-        if old and len(old) == len(labels) and all(o['bytes'] == str(st.st_size) and o['mtime_ns'] == str(st.st_mtime_ns)
+        st, problem = _file_problem(p)
+        if old and not problem and len(old) == len(labels) and all(o['bytes'] == str(st.st_size) and o['mtime_ns'] == str(st.st_mtime_ns)
                                                    and o['box'] == _box_str(b) for o, (l, b) in zip(old, labels)):
             rows += [{**o, 'label': l} for o, (l, b) in zip(old, labels)]
         else: jobs.append((root, rel, labels, out/'cache', size, min_side))
@@ -408,7 +517,7 @@ def prepare(source:str|Path, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or h
     workers = workers or os.cpu_count() or 1
     if jobs:
         it = (map(_inspect_job, jobs) if workers == 1 or len(jobs) < 64 else
-              ProcessPoolExecutor(workers).map(_inspect_job, jobs, chunksize=16))
+              ProcessPoolExecutor(workers, initializer=_orphan_watch, initargs=(os.getpid(),)).map(_inspect_job, jobs, chunksize=16))
         for r in (progress_bar(it, total=len(jobs), leave=False) if progress else it): rows += r
     df = pd.DataFrame(rows).reindex(columns=MANIFEST_COLS)
     for c in ['width', 'height', 'bytes', 'mtime_ns']: df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
@@ -421,7 +530,9 @@ def prepare(source:str|Path, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or h
     with atomic_write(out/'manifest.csv', 'w') as f: df.to_csv(f, index=False)
     params = dict(source=str(source), root=str(root), kind=kind, valid_pct=valid_pct, test_pct=test_pct, seed=seed,
                   size=size, max_dist=max_dist, min_side=min_side)
-    save_json(make_report(df, params, notes, time.perf_counter() - t0, n_reused), out/'report.json')
+    rep = make_report(df, params, notes, time.perf_counter() - t0, n_reused)
+    rep['manifest_sha256'] = sha256_file(out/'manifest.csv')  # training checks that the manifest is the one this report describes
+    save_json(rep, out/'report.json')
     return df
 
 # %% ../nbs/01_data.ipynb #afe389c2
@@ -467,6 +578,26 @@ def load_split(out:str|Path, # a `prepare` output folder
     df = df[df.split != 'excluded'] if split is None else df[df.split == split]
     return df.assign(file=[str(out/'cache'/c) for c in df.cache]).reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #1f854451
+def make_sample(out:str|Path, # a `prepare` output folder
+                dest:str|Path, # where the sample goes: `dest/<class>/<sha256 prefix>.jpg` and `dest/SOURCES.csv`
+                n:int=64, # faces per class
+                side:int=112, # max side of the sample's images
+                quality:int=90, # JPEG quality
+                seed:int=42 # which faces
+               )->pd.DataFrame:
+    "Write `n` faces per class of the prepared set `out` to `dest`, one per near-duplicate group, downscaled to `side` px"
+    df = load_split(out)
+    df = df[(df.status == 'ok') & (df['flags'] == '') & (df.crop == '')].drop_duplicates('group')
+    pick = pd.concat([g.sample(min(n, len(g)), random_state=seed) for _, g in df.groupby('label')]).sort_values(['label', 'sha256'])
+    dest = Path(dest)
+    for r in pick.itertuples():
+        im = Image.open(r.file).convert('RGB'); im.thumbnail((side, side), Image.Resampling.LANCZOS)
+        with atomic_write(dest/r.label/f'{r.sha256[:16]}.jpg') as f: im.save(f, 'JPEG', quality=quality)
+    src = pick.assign(file=[f'{l}/{s[:16]}.jpg' for l, s in zip(pick.label, pick.sha256)])[['file', 'label', 'path', 'sha256']]
+    with atomic_write(dest/'SOURCES.csv', 'w') as f: src.rename(columns={'path': 'original'}).to_csv(f, index=False)
+    return src.reset_index(drop=True)
+
 # %% ../nbs/01_data.ipynb #63a576b4
 def save_fig(fig, # a matplotlib figure
              fname:str|Path, # destination .png
@@ -501,8 +632,8 @@ def show_samples(out:str|Path, # a `prepare` output folder
     return fig
 
 # %% ../nbs/01_data.ipynb #ff7fbab4
-@call_parse
-def prepare_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s) URL to a zip/tar
+@call_parse(pos=['source'])  # SOURCE is positional and optional
+def prepare_cli(source:str=None, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s) URL to a zip/tar (default: $MASK_RECOG_SOURCE, else the default Kaggle dataset)
                 out:str=None, # output folder (default: data/prepared/<source name>)
                 valid_pct:float=0.2, # share of groups in valid
                 test_pct:float=0.1, # share of groups in test
@@ -512,6 +643,7 @@ def prepare_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or htt
                 workers:int=0, # decoding processes (0: all cores)
                ):
     "Validate, de-duplicate and split SOURCE into OUT (manifest.csv, report.json, cache/)"
+    source = face_source(source, quick=False)
     out = Path(out) if out else default_out(source)
     try: df = prepare(source, out, valid_pct, test_pct, seed, size, max_dist, workers=workers or None)
     except (FileNotFoundError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-prepare: {e}')

@@ -9,24 +9,62 @@ from __future__ import annotations
 import os, re, sys, json, time, signal, tempfile, contextlib
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
+from PIL import Image
 from fastcore.script import call_parse
 from .core import *
 from .core import _umask
-from .data import BadImage, load_rgb, crop_box, scan_yolo, IMG_EXTS, CROP_MARGIN, MAX_DIST, near_pairs, _phash, _UF
+from .data import BadImage, load_rgb, crop_box, scan_yolo, scan_voc, source_kind, IMG_EXTS, CROP_MARGIN, MAX_DIST, near_pairs, _phash, _UF
 
 # %% auto #0
-__all__ = ['YUNET_URL', 'YUNET_SHA256', 'YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'COLORS', 'CAL_KEYS', 'VIDEO_EXTS',
-           'model_file', 'yunet_file', 'no_faces', 'as_bgr', 'read_bgr', 'YuNet', 'UltraFace', 'box_iou',
-           'fuse_detections', 'Fused', 'Tiled', 'HaarCascade', 'load_detector', 'face_crops', 'detect',
-           'load_classifier', 'annotate', 'match_boxes', 'score_detections', 'evaluate_detection', 'detection_table',
-           'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos',
-           'crossfit_calibration', 'input_kind', 'FrameReader', 'detect_cli', 'calibrate_cli']
+__all__ = ['SPLITS', 'YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', 'YUNET_SHA256', 'ULTRAFACE_URL',
+           'ULTRAFACE_SHA256', 'DETECTOR_MODELS', 'COLORS', 'CAL_KEYS', 'VIDEO_EXTS', 'scan_scenes', 'face_box',
+           'photo_split', 'model_file', 'fetch_model', 'yunet_file', 'ultraface_file', 'no_faces', 'as_bgr', 'read_bgr',
+           'YuNet', 'UltraFace', 'box_iou', 'fuse_detections', 'Fused', 'Tiled', 'HaarCascade', 'load_detector',
+           'face_crops', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
+           'evaluate_detection', 'detection_table', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration',
+           'photo_groups', 'leak_free_photos', 'crossfit_calibration', 'input_kind', 'FrameReader', 'detect_cli',
+           'calibrate_cli']
+
+# %% ../nbs/07_detect.ipynb #16caff42
+SPLITS = ('train', 'valid', 'test')
+
+def scan_scenes(scenes_dir:str|Path # a labelled scene set: YOLO (e.g. mask-scenes-571) or PASCAL VOC
+               )->tuple[list[dict], list[str]]:
+    "Items `{path, label, box}` for every labelled face of a YOLO or VOC scene set (`scan_yolo`, `scan_voc`), and notes on what was skipped"
+    scenes_dir = Path(scenes_dir)
+    if not scenes_dir.is_dir(): raise FileNotFoundError(f"{scenes_dir}: no such scene set folder")
+    kind = source_kind(scenes_dir)
+    if kind == 'folder': raise ValueError(f"{scenes_dir}: not a labelled scene set (expected YOLO images/, labels/ and a names file, or VOC xml files)")
+    return (scan_yolo if kind == 'yolo' else scan_voc)(scenes_dir)
+
+def face_box(box:tuple, # a label's box: `('yolo', cx, cy, w, h)` relative, or `('voc', x0, y0, x1, y1)` pixels
+             width:int, height:int # the photo's size
+            )->list[float]:
+    "The labelled box in pixels, `[x, y, w, h]`"
+    kind, a, b, c, d = box
+    if kind == 'yolo': return [(a - c / 2) * width, (b - d / 2) * height, c * width, d * height]
+    if kind == 'voc': return [a, b, c - a, d - b]
+    return [a, b, c, d]
+
+def photo_split(path:str # a photo's path in its scene set, as `scan_scenes` gives it
+               )->str:
+    "'train', 'valid' or 'test': the split folder `path` is in, else one drawn from a hash of the photo's name (70 / 15 / 15 %)"
+    for part in reversed(Path(path).parts[:-1]):
+        s = {'val': 'valid', 'validation': 'valid'}.get(part.lower(), part.lower())
+        if s in SPLITS: return s
+    h = int(sha256_bytes(Path(path).name.encode())[:8], 16) % 100
+    return 'train' if h < 70 else 'valid' if h < 85 else 'test'
 
 # %% ../nbs/07_detect.ipynb #ab0aa292
-YUNET_URL = 'https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2023mar.onnx'
-YUNET_SHA256 = 'ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0'  # of the 2023mar model
-YUNET_FILE, ULTRAFACE_FILE = 'face_detection_yunet.onnx', 'ultraface_rfb640_masked_face.onnx'  # names looked for in $MASK_RECOG_MODELS
+YUNET_FILE, ULTRAFACE_FILE = 'face_detection_yunet.onnx', 'ultraface_rfb640_masked_face.onnx'  # names looked for in $MASK_RECOG_MODELS and the cache
 HAAR_FILE = 'haarcascade_frontalface_default.xml'  # OpenCV's frontal-face Haar cascade
+YUNET_URL = ('https://github.com/opencv/opencv_zoo/raw/47534e27c9851bb1128ccc0102f1145e27f23f98/'  # Git LFS: github.com/…/raw/ serves the file itself
+             'models/face_detection_yunet/face_detection_yunet_2026may.onnx')
+YUNET_SHA256 = 'ebafce4e3c118d6554634be5c27ab333b4c047a9a8c3faf1d7cf93101c22f0f0'  # 229,738 bytes
+ULTRAFACE_URL = ('https://raw.githubusercontent.com/Linzaer/Ultra-Light-Fast-Generic-Face-Detector-1MB/'
+                 'dffdddda9794a50607cba8f318507a28c1c27cab/masked_face/pretrained/RFB-640-masked_face-v2.onnx')
+ULTRAFACE_SHA256 = '27ca3e5985f722e91efea7993f625716de627303c4bafb40bb26f456286beca8'  # 1,566,571 bytes
+DETECTOR_MODELS = {YUNET_FILE: (YUNET_URL, YUNET_SHA256), ULTRAFACE_FILE: (ULTRAFACE_URL, ULTRAFACE_SHA256)}  # name: (pinned URL, sha256)
 
 def model_file(name:str, # file name looked for in `$MASK_RECOG_MODELS`
                path:str|Path|None=None # an explicit file, used when given
@@ -39,15 +77,36 @@ def model_file(name:str, # file name looked for in `$MASK_RECOG_MODELS`
     d = env_path('MASK_RECOG_MODELS')
     return d/name if d is not None and (d/name).is_file() else None
 
+def fetch_model(name:str, # one of `DETECTOR_MODELS`: YUNET_FILE or ULTRAFACE_FILE
+                path:str|Path|None=None, # an explicit file, used when given
+                url:str|None=None, # where to download it from (default: its pinned upstream URL)
+                sha256:str|None=None # expected digest of the download (default: the pinned one)
+               )->Path:
+    "Detector model `name`: `path`, else `$MASK_RECOG_MODELS/name`, else downloaded once into the cache and checked"
+    if (p := model_file(name, path)) is not None: return p
+    u, s = DETECTOR_MODELS[name]
+    url, sha256 = url or u, sha256 or s
+    try: return download(url, cache_home()/'models'/name, sha256=sha256)
+    except DownloadError as e:
+        d = env_path('MASK_RECOG_MODELS')
+        where = f'not in {d} (MASK_RECOG_MODELS)' if d is not None else 'not here (MASK_RECOG_MODELS is not set)'
+        raise DownloadError(f"detector model {name} is {where} and could not be downloaded: {e}. Offline? On a machine that is "
+                            f"online, download {url} (sha256 {sha256}) as {name} into a folder, then name that folder with "
+                            f"MASK_RECOG_MODELS=FOLDER or --detector FOLDER (or pass the one file as --detector PATH)") from None
+
 def yunet_file(path:str|Path|None=None, # an explicit YuNet ONNX file
-               url:str=YUNET_URL, # where to download it from when it is nowhere else
-               sha256:str=YUNET_SHA256 # expected digest of the download
+               url:str|None=None, # where to download it from (default: `YUNET_URL`)
+               sha256:str|None=None # expected digest of the download (default: `YUNET_SHA256`)
               )->Path:
     "The YuNet ONNX file: `path`, else `$MASK_RECOG_MODELS/face_detection_yunet.onnx`, else downloaded once into the cache"
-    if (p := model_file(YUNET_FILE, path)) is not None: return p
-    try: return download(url, cache_home()/'models'/Path(url).name, sha256=sha256)
-    except DownloadError as e:
-        raise DownloadError(f"{e}. Offline? Put {YUNET_FILE} in a folder named by MASK_RECOG_MODELS, or pass its path (--detector PATH)") from None
+    return fetch_model(YUNET_FILE, path, url, sha256)
+
+def ultraface_file(path:str|Path|None=None, # an explicit masked-face SSD ONNX file
+                   url:str|None=None, # where to download it from (default: `ULTRAFACE_URL`)
+                   sha256:str|None=None # expected digest of the download (default: `ULTRAFACE_SHA256`)
+                  )->Path:
+    "The masked-face SSD: `path`, else `$MASK_RECOG_MODELS/ultraface_rfb640_masked_face.onnx`, else downloaded once into the cache"
+    return fetch_model(ULTRAFACE_FILE, path, url, sha256)
 
 # %% ../nbs/07_detect.ipynb #710e5382
 def no_faces()->np.ndarray:
@@ -111,14 +170,13 @@ class YuNet:
 # %% ../nbs/07_detect.ipynb #6f1e9f90
 class UltraFace:
     "The masked-face SSD of the Ultra-Light-Fast-Generic-Face-Detector family (ONNX Runtime): BGR frame in, `(n, 15)` detections out"
-    def __init__(self, path:str|Path|None=None, # ONNX file (default: `$MASK_RECOG_MODELS/ultraface_rfb640_masked_face.onnx`)
+    def __init__(self, path:str|Path|None=None, # ONNX file (default: see `ultraface_file`)
                  score:float=0.3, # keep boxes whose face + masked-face probability is at least this
                  nms:float=0.3, # overlapping boxes with IoU above this are merged by NMS (0: every anchor above `score` is returned, for `Fused` to merge)
                  threads:int=0 # ONNX Runtime intra-op threads (0: its default)
                 ):
         import onnxruntime as ort
-        self.path = model_file(ULTRAFACE_FILE, path)
-        if self.path is None: raise FileNotFoundError(f"{ULTRAFACE_FILE} not found: put it in a folder named by MASK_RECOG_MODELS, or pass its path")
+        self.path = ultraface_file(path)
         self.score, self.nms = score, nms
         so = ort.SessionOptions(); so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads: so.intra_op_num_threads = threads
@@ -253,22 +311,23 @@ def _onnx_outputs(path:Path)->list[str]:
     except Exception as e: raise ValueError(f"{path}: not an ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
 
 def load_detector(spec:str|Path|None=None, # None (default models), a folder of detector models, a YuNet / UltraFace `.onnx`, or a Haar `.xml`
-                  log=None, # called with a note when the masked-face model is missing (default: print to stderr)
+                  log=None, # called with a warning when the masked-face model cannot be had (default: print to stderr)
                   tile_above:float=1.5 # the masked-face SSD also runs on tiles of frames larger than this × 640 pixels (0: never; see `Tiled`)
                  ):
-    "The detector `spec` names; by default YuNet fused with the masked-face SSD (YuNet alone when that file is missing)"
-    log = log or (lambda m: print(m, file=sys.stderr))
+    "The detector `spec` names; by default YuNet fused with the masked-face SSD, each from `$MASK_RECOG_MODELS` or downloaded once"
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
+    yn_path = uf_path = None
     if spec is not None:
         p = Path(spec).expanduser()
         if not p.exists(): raise FileNotFoundError(f"{p}: no such detector file or folder")
         if p.is_file():
             if p.suffix.lower() == '.xml': return HaarCascade(p)
             return UltraFace(p) if _onnx_outputs(p) == ['scores', 'boxes'] else YuNet(p)
-        yn = YuNet(p/YUNET_FILE if (p/YUNET_FILE).is_file() else None)
-        uf = p/ULTRAFACE_FILE
-    else: yn, uf = YuNet(), model_file(ULTRAFACE_FILE)
-    if uf is None or not Path(uf).is_file():
-        log(f"note: {ULTRAFACE_FILE} not found{'' if spec is None else ' in ' + str(spec)}: detecting with YuNet alone, which finds fewer masked faces")
+        yn_path, uf_path = [p/f if (p/f).is_file() else None for f in (YUNET_FILE, ULTRAFACE_FILE)]
+    yn = YuNet(yn_path)
+    try: uf = ultraface_file(uf_path)
+    except DownloadError as e:
+        log(f"warning: {e}\nwarning: detecting with YuNet alone meanwhile: it finds far fewer masked faces")
         return yn
     ssd = UltraFace(uf, nms=0)
     return Fused(yn, Tiled(ssd, tile_above) if tile_above else ssd)
@@ -323,20 +382,23 @@ def detect(frame:np.ndarray, # BGR uint8 (h, w, 3), as OpenCV reads it (gray and
 
 # %% ../nbs/07_detect.ipynb #92dee339
 def load_classifier(model_dir:str|Path, # model folder (model.json + model.safetensors, and model.onnx when exported)
-                    backend:str='auto', # 'torch', 'onnx', or 'auto': ONNX Runtime when model.onnx is there, else PyTorch
-                    precision:str='auto' # PyTorch's number format: 'fp32', 'bf16', or 'auto' (bf16 where the hardware runs it natively)
+                    backend:str='auto', # 'torch', 'onnx', or 'auto': ONNX Runtime when model.onnx is there and runs on `device`, else PyTorch
+                    precision:str='auto', # PyTorch's number format: 'fp32', 'bf16', or 'auto' (bf16 where the hardware runs it natively)
+                    device:str|None=None # 'cuda', 'mps' or 'cpu' (default: the best available)
                    ):
-    "Step 6's `Classifier` for `model_dir`; with `auto`, the faster ONNX export when it exists and is current"
+    "Step 6's `Classifier` for `model_dir`; with `auto`, the ONNX export when it exists, is current and ONNX Runtime can run it on `device`"
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)  # torch.jit deprecation notes printed while fastai loads
-        from mask_recog.inference import Classifier
-    if backend == 'torch': return Classifier(model_dir, 'torch', precision=precision)
-    if backend != 'auto': return Classifier(model_dir, backend)
-    if (Path(model_dir)/'model.onnx').exists():
-        try: return Classifier(model_dir, 'onnx')
+        from mask_recog.inference import Classifier, ort_device
+    dev = best_device(device)
+    if backend == 'torch': return Classifier(model_dir, 'torch', device=dev, precision=precision)
+    if backend != 'auto': return Classifier(model_dir, backend, device=device)  # ONNX Runtime: its own default device (`ort_device`)
+    ort_ok = dev == 'cpu' or (dev.startswith('cuda') and ort_device() == 'cuda')  # else PyTorch on the GPU beats ONNX Runtime on the CPU
+    if ort_ok and (Path(model_dir)/'model.onnx').exists():
+        try: return Classifier(model_dir, 'onnx', device=dev)
         except (ValueError, FileNotFoundError) as e: print(f'note: {e}; using PyTorch', file=sys.stderr)
-    return Classifier(model_dir, 'torch', precision=precision)
+    return Classifier(model_dir, 'torch', device=dev, precision=precision)
 
 # %% ../nbs/07_detect.ipynb #4e3d75d5
 COLORS = {'with_mask': (40, 170, 40), 'without_mask': (40, 40, 220), None: (0, 140, 255)}  # BGR box colours by label
@@ -394,26 +456,26 @@ def score_detections(records:list, # `evaluate_detection(...)['records']`, or a 
                   'detections': dets, 'unmatched': unmatched / max(dets, 1)}
     return out
 
-def evaluate_detection(scenes_dir:str|Path, # a YOLO-labelled scene set (images/…, labels/…, a names file), e.g. mask-scenes-571
+def evaluate_detection(scenes_dir:str|Path, # a labelled scene set, YOLO (e.g. mask-scenes-571) or VOC (see `scan_scenes`)
                        detector, # frame → `(n, 15)` detections
                        classifier=None, # for found-and-correct (None: detection only)
                        iou:tuple=(0.5, 0.3), # IoU thresholds a detection must reach to match a labelled face
-                       splits:tuple|None=None, # only photos under these folders of images/, e.g. ('valid', 'test'); None: all
+                       splits:tuple|None=None, # only photos of these splits (`photo_split`), e.g. ('valid', 'test'); None: all
                        **kwargs # passed to `detect` (margin, confirm_below, confirm_prob)
                       )->dict:
     "Detection (and classification) scores of `detector` on `scenes_dir`, with per-photo records"
     scenes_dir = Path(scenes_dir)
-    items, notes = scan_yolo(scenes_dir)
+    items, notes = scan_scenes(scenes_dir)
     by_path = {}
     for it in items:
-        if splits is None or Path(it['path']).parts[1] in splits: by_path.setdefault(it['path'], []).append(it)
+        if splits is None or photo_split(it['path']) in splits: by_path.setdefault(it['path'], []).append(it)
     if not by_path: raise ValueError(f"{scenes_dir}: no labelled faces{'' if splits is None else ' in ' + ', '.join(splits)}")
     records, skipped, t = [], [], time.perf_counter()
     for p, its in by_path.items():
         try: frame = read_bgr(scenes_dir/p)
         except BadImage as e: skipped.append(f'{p}: {e}'); continue
         h, w = frame.shape[:2]
-        truth = [(it['label'], [(it['box'][1] - it['box'][3] / 2) * w, (it['box'][2] - it['box'][4] / 2) * h, it['box'][3] * w, it['box'][4] * h]) for it in its]
+        truth = [(it['label'], face_box(it['box'], w, h)) for it in its]
         records.append({'path': p, 'shape': (h, w), 'truth': truth, 'faces': detect(frame, detector, classifier, **kwargs)})
     secs = time.perf_counter() - t
     return {'detector': repr(detector), 'classifier': None if classifier is None else repr(classifier), 'images': len(records),
@@ -487,14 +549,13 @@ def load_calibration(path:str|Path # a JSON file written by `mask-recog-calibrat
     return cal
 
 # %% ../nbs/07_detect.ipynb #0f8a60d6
-def photo_groups(scenes_dir:str|Path, # a YOLO-labelled scene set
+def photo_groups(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC)
                  max_dist:int=MAX_DIST # perceptual-hash bits within which two photos count as copies (mirror images too)
                 )->dict:
     "`{photo path: group}`: photos that are near-copies of each other, directly or through others, share a group (their first path)"
-    from PIL import Image
     scenes_dir = Path(scenes_dir)
     paths, hs = [], []
-    for p in sorted({it['path'] for it in scan_yolo(scenes_dir)[0]}):
+    for p in sorted({it['path'] for it in scan_scenes(scenes_dir)[0]}):
         try:
             with Image.open(scenes_dir/p) as im: hs.append(_phash(im.convert('RGB')))
         except OSError: continue  # unreadable photos are reported by evaluate_detection
@@ -503,14 +564,14 @@ def photo_groups(scenes_dir:str|Path, # a YOLO-labelled scene set
     for i, j in near_pairs([h for h, _ in hs], max_dist, [m for _, m in hs]): uf.union(int(i), int(j))
     return {p: paths[uf.find(i)] for i, p in enumerate(paths)}
 
-def leak_free_photos(scenes_dir:str|Path, # a YOLO-labelled scene set
-                     fit_splits:tuple=('train',), # folders of images/ used for fitting
+def leak_free_photos(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC)
+                     fit_splits:tuple=('train',), # splits (`photo_split`) used for fitting
                      max_dist:int=MAX_DIST # perceptual-hash bits within which two photos count as copies
                     )->list[str]:
     "Paths (as in `evaluate_detection` records) of the photos outside `fit_splits` whose group holds no photo inside them"
     g = photo_groups(scenes_dir, max_dist)
-    fit = {v for p, v in g.items() if Path(p).parts[1] in fit_splits}
-    return [p for p, v in g.items() if Path(p).parts[1] not in fit_splits and v not in fit]
+    fit = {v for p, v in g.items() if photo_split(p) in fit_splits}
+    return [p for p, v in g.items() if photo_split(p) not in fit_splits and v not in fit]
 
 def crossfit_calibration(records:list, # `evaluate_detection(...)['records']` of a whole set
                          groups:dict, # `photo_groups` of that set
@@ -669,11 +730,12 @@ def _signals(handlers:dict)->dict:
 def detect_cli(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
                input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://)
                out:str=None, # annotated output: an image file, a folder (image inputs), or a video file .mp4/.avi/.mkv
-               detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: $MASK_RECOG_MODELS; YuNet downloaded when missing)
+               detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD from $MASK_RECOG_MODELS, else downloaded once)
                every:int=1, # process every Nth frame of a video or stream
                retries:int=5, # failed reconnects in a row before a dropped camera or stream is given up
                calibration:str=None, # box calibration JSON (mask-recog-calibrate): boxes drawn as a labelled set draws them
                tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never; faster)
+               device:str=None, # cuda, mps or cpu (default: best available)
               ):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout, frames/s on stderr"
     log = lambda m: print(m, file=sys.stderr, flush=True)
@@ -685,7 +747,7 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
         reader = FrameReader(input, retries=retries, log=log)
         output = _Output(out, reader.kind, input)
         cal = load_calibration(calibration) if calibration else None
-        det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir)
+        det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-detect: {e}')
     stop = {'why': None}
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
@@ -724,18 +786,19 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
 
 # %% ../nbs/07_detect.ipynb #6a2bfb7d
 @call_parse
-def calibrate_cli(scenes:str, # a YOLO-labelled scene set (images/…, labels/…, a names file), e.g. mask-scenes-571
+def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/…, labels/…, a names file; e.g. mask-scenes-571) or PASCAL VOC
                   out:str='box_calibration.json', # JSON file to write
                   model_dir:str=None, # classifier model folder: one calibration per predicted label (default: one for all faces)
-                  detector:str=None, # detector, as for mask-recog-detect (default: $MASK_RECOG_MODELS)
-                  splits:str='train', # comma-separated folders of images/ to fit on ('': every photo)
-                  iou:float=0.3 # detections matching a labelled face at least this much are used
+                  detector:str=None, # detector, as for mask-recog-detect (default: YuNet + the masked-face SSD)
+                  splits:str='train', # comma-separated splits to fit on: their folders, or drawn from the names in a set without them ('': every photo)
+                  iou:float=0.3, # detections matching a labelled face at least this much are used
+                  device:str=None, # cuda, mps or cpu (default: best available)
                  ):
     "Fit how a labelled scene set draws face boxes relative to the detector's, for `mask-recog-detect --calibration`"
     log = lambda m: print(m, file=sys.stderr, flush=True)
     try:
         det = load_detector(detector, log)
-        clf = load_classifier(model_dir) if model_dir else None
+        clf = load_classifier(model_dir, device=device) if model_dir else None
         r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in splits.split(',') if s) or None)
         cal = fit_box_calibration(r['records'], iou)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-calibrate: {e}')

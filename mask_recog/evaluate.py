@@ -12,9 +12,9 @@ import numpy as np, pandas as pd, torch
 from PIL import Image
 from fastcore.script import call_parse
 from .core import *
-from .data import load_split, prepare, default_out, save_fig
+from .data import load_split, prepare, default_out, save_fig, get_faces, get_scenes
 from .model import load_model, to_batch, predict_probs
-from .train import binary_metrics
+from .train import binary_metrics, ensure_model
 
 # %% auto #0
 __all__ = ['eval_rows', 'predict_rows', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_top_losses', 'evaluate_cli']
@@ -37,10 +37,10 @@ def eval_rows(data:str|Path, # a prepared folder, or a source for `prepare` (fol
 def predict_rows(model_dir:str|Path, # a model folder from `train`
                  rows:pd.DataFrame, # rows with `file` (from `eval_rows`)
                  bs:int=64, # batch size
-                 device:str='cpu' # where to run the model
+                 device:str|None=None # cuda, mps or cpu (default: best available)
                 )->np.ndarray:
     "Probability of `with_mask` for every row"
-    return _probs(*load_model(model_dir, device), rows, bs)
+    return _probs(*load_model(model_dir, best_device(device)), rows, bs)
 
 def _probs(model, meta:dict, rows:pd.DataFrame, bs:int=64)->np.ndarray:
     out = []
@@ -53,12 +53,12 @@ def _probs(model, meta:dict, rows:pd.DataFrame, bs:int=64)->np.ndarray:
 def evaluate(model_dir:str|Path, # a model folder from `train`
              data:str|Path, # a prepared folder (scored on its test split) or any `prepare` source (scored whole)
              out:str|Path|None=None, # where to write metrics.json and the figures (default: model_dir/eval/<name>)
-             device:str='cpu', # where to run the model
+             device:str|None=None, # cuda, mps or cpu (default: best available)
              top_k:int=12, # images in the top-losses figure
              split:str='test' # of a prepared folder, the split scored: 'test', 'valid', 'train' or 'all'
             )->dict:
     "Metrics of the model in `model_dir` on `data` at 0.5 and at its validation threshold; writes metrics.json, confusion.png, roc.png, top_losses.png"
-    model, meta = load_model(model_dir, device)
+    model, meta = load_model(model_dir, best_device(device))
     out = Path(out) if out else Path(model_dir)/'eval'/Path(str(data).rstrip('/')).name
     rows, name = eval_rows(data, out/'prepared', split)
     if not len(rows): raise ValueError(f"{data}: nothing to score (no usable images in {name})")
@@ -117,7 +117,7 @@ def evaluate_cli(model_dir:str, # a model folder from mask-recog-train
                  data:str, # prepared folder (its test split), class-folder tree or detection set
                  extra:str=None, # comma-separated more datasets to score (e.g. a scene set)
                  out:str=None, # output folder (default: MODEL_DIR/eval/<data name>)
-                 device:str='cpu', # cpu or cuda
+                 device:str=None, # cuda, mps or cpu (default: best available)
                  split:str='test', # split of a prepared DATA to score: test, valid, train or all
                 ):
     "Score the model in MODEL_DIR on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png"

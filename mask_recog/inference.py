@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #79147ecc
 from __future__ import annotations
-import os, io, sys, glob, json, time, inspect, tempfile, warnings
+import os, io, sys, glob, json, time, inspect, tempfile, warnings, contextlib
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
@@ -18,9 +18,9 @@ from .data import BadImage, load_rgb, load_split, IMG_EXTS, _to_rgb
 from .model import load_model, to_batch, predict_probs
 
 # %% auto #0
-__all__ = ['ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'onnx_props', 'onnx_session', 'native_bf16',
-           'autocast_dtype', 'Classifier', 'parity', 'export_onnx', 'quantize_onnx', 'split_accuracy', 'int8_report',
-           'expand_inputs', 'predict_cli', 'export_cli']
+__all__ = ['ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'onnx_props', 'ort_device', 'onnx_session',
+           'native_bf16', 'autocast_dtype', 'Classifier', 'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx',
+           'split_accuracy', 'int8_report', 'expand_inputs', 'predict_cli', 'export_cli']
 
 # %% ../nbs/06_inference.ipynb #90a38e76
 def as_rgb(item, # a path, the file's bytes, a PIL image, or a `uint8` array `(h, w, 3)`, `(h, w, 4)` or `(h, w)`
@@ -86,13 +86,21 @@ def onnx_props(path:str|Path # an ONNX file written by `export_onnx`
     return {**props, 'meta': json.loads(props['meta'])}
 
 # %% ../nbs/06_inference.ipynb #67eff098
+def ort_device(device:str|None=None # 'cpu', 'cuda', 'cuda:1'... (default: CUDA when ONNX Runtime here has its CUDA provider, else the CPU)
+              )->str:
+    "The device ONNX Runtime runs on: `device`, else the best it has ('cuda' with the onnxruntime-gpu package, else 'cpu')"
+    if device: return str(device)
+    import onnxruntime as ort
+    return 'cuda' if 'CUDAExecutionProvider' in ort.get_available_providers() else 'cpu'
+
 def onnx_session(path:str|Path, # an ONNX file
-                 device:str='cpu', # 'cpu', or 'cuda' for ONNX Runtime's CUDA provider
+                 device:str|None=None, # 'cpu' or 'cuda' (ONNX Runtime's CUDA provider); default: `ort_device`
                  threads:int=0, # intra-op threads (0: ONNX Runtime's default, one per physical core)
                  spin:bool=False # let idle threads spin: faster alone, slower beside a detector or other work on few cores
                 ):
     "An ONNX Runtime `InferenceSession` on `path` with full graph optimization"
     import onnxruntime as ort
+    device = ort_device(device)
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads: so.intra_op_num_threads = threads
@@ -107,37 +115,48 @@ def onnx_session(path:str|Path, # an ONNX file
 # %% ../nbs/06_inference.ipynb #1031c847
 BACKENDS, PRECISIONS = ('torch', 'onnx'), ('fp32', 'bf16', 'fp16', 'auto')
 
-def native_bf16(device:str='cpu' # 'cpu', 'cuda', 'cuda:1'...
+def native_bf16(device:str|None=None # 'cpu', 'cuda', 'cuda:1', 'mps'... (default: the best available, `best_device`)
                )->bool:
     "Whether `device` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU with AMX or AVX-512 BF16"
-    d = torch.device(device)
+    d = torch.device(best_device(device))
     if d.type == 'cuda': return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     cpu = getattr(torch, 'cpu', None)
     return d.type == 'cpu' and any(getattr(cpu, f, lambda: False)() for f in ('_is_amx_tile_supported', '_is_avx512_bf16_supported'))
 
 def autocast_dtype(precision:str, # one of `PRECISIONS`
-                   device:str='cpu' # where the model runs
+                   device:str|None=None # where the model runs (default: the best available, `best_device`)
                   )->torch.dtype|None:
     "The autocast dtype `precision` means on `device` (None: plain fp32)"
+    device = best_device(device)
     if precision not in PRECISIONS: raise ValueError(f"precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     if precision == 'fp16' and torch.device(device).type != 'cuda': raise ValueError("precision 'fp16' needs device='cuda' (on a CPU use bf16 or fp32)")
     if precision == 'auto': precision = 'bf16' if native_bf16(device) else 'fp32'
     return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
+
+@contextlib.contextmanager
+def _true_fp32(on:bool=True):
+    "cuDNN convolutions in fp32 for the block: PyTorch lets them round to TF32 (10-bit mantissas) on recent GPUs by default"
+    if not on: yield; return
+    try: old = torch.backends.cudnn.allow_tf32; torch.backends.cudnn.allow_tf32 = False
+    except RuntimeError: yield; return  # the newer `fp32_precision` settings are in use: left as they were set
+    try: yield
+    finally: torch.backends.cudnn.allow_tf32 = old
 
 class Classifier:
     "A trained face-mask classifier from a model folder (tensors + JSON, or ONNX; never a pickle)"
     def __init__(self, model_dir:str|Path, # folder with model.json + model.safetensors (`save_model`) and, for ONNX, model.onnx
                  backend:str='torch', # 'torch' (PyTorch) or 'onnx' (ONNX Runtime on the file `export_onnx` wrote)
                  int8:bool=False, # with `backend='onnx'`: use the quantized model.int8.onnx
-                 device:str='cpu', # 'cpu' or 'cuda'
+                 device:str|None=None, # 'cuda', 'mps' or 'cpu' (default: the best available; for ONNX Runtime, see `ort_device`)
                  bs:int=64, # images per forward pass
                  threshold:float|None=None, # decision threshold on the probability of `with_mask` (default: the model's)
                  threads:int=0, # ONNX Runtime intra-op threads (0: its default)
                  workers:int=4, # threads decoding image files in `predict`
                  precision:str='fp32' # with `backend='torch'`: 'fp32', 'bf16', 'fp16' (CUDA) or 'auto' (bf16 where native)
                 ):
-        self.model_dir, self.backend, self.device, self.bs, self.workers = Path(model_dir), backend, device, bs, workers
         if backend not in BACKENDS: raise ValueError(f"backend {backend!r}: use one of {', '.join(BACKENDS)}")
+        device = best_device(device) if backend == 'torch' else ort_device(device)
+        self.model_dir, self.backend, self.device, self.bs, self.workers = Path(model_dir), backend, device, bs, workers
         self.dtype = autocast_dtype(precision, device) if backend == 'torch' else None
         if backend == 'onnx' and precision not in ('fp32', 'auto'): raise ValueError(f"precision {precision!r} needs backend='torch' (the ONNX models are fp32 or int8)")
         if int8 and backend != 'onnx': raise ValueError("int8=True needs backend='onnx' (the int8 model is an ONNX file)")
@@ -176,7 +195,8 @@ class Classifier:
         for i in range(0, len(images), self.bs):
             x = to_batch(images[i:i + self.bs], self.meta)
             if self.backend == 'torch':
-                with torch.autocast(torch.device(self.device).type, self.dtype or torch.float32, enabled=self.dtype is not None):
+                dev = torch.device(self.device).type
+                with torch.autocast(dev, self.dtype or torch.float32, enabled=self.dtype is not None), _true_fp32(dev == 'cuda' and self.dtype is None):
                     out.append(predict_probs(self.model, x, self.bs))
             else: out.append(self.sess.run(['probs'], {'image': np.ascontiguousarray(x.numpy())})[0])
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, len(self.classes)), np.float32)
@@ -225,6 +245,23 @@ class Classifier:
         "The class a probability of `with_mask` stands for, at this classifier's threshold"
         return 'with_mask' if prob_with_mask >= self.threshold else self.classes[1 - self.pos]
 
+# %% ../nbs/06_inference.ipynb #25329840
+def bf16_prob_bound(clf:Classifier, # a PyTorch classifier (`backend='torch'`)
+                    images:list # RGB PIL images or uint8 arrays (as `as_rgb` returns)
+                   )->np.ndarray:
+    "Per image, a first-order bound on how far bf16 rounding can move `prob_with_mask` away from fp32"
+    if clf.backend != 'torch': raise ValueError("bf16_prob_bound needs backend='torch'")
+    layers = [m for m in clf.model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    last, feats = layers[-1], []
+    if not isinstance(last, nn.Linear): raise ValueError(f"{type(last).__name__}: expected the model to end in a linear layer")
+    hook = last.register_forward_hook(lambda m, i, o: feats.append(i[0].detach().float().cpu()))
+    dtype, clf.dtype = clf.dtype, None  # the fp32 features
+    try: clf.probs(images)
+    finally: clf.dtype = dtype; hook.remove()
+    w = last.weight.detach().float().cpu().abs()
+    terms = torch.cat(feats).abs() @ w.T + (0 if last.bias is None else last.bias.detach().float().cpu().abs())  # Σ|wᵢhᵢ| of each logit
+    return (len(layers) * 2.**-8 * terms.sum(1) / 4).numpy()
+
 # %% ../nbs/06_inference.ipynb #fef52d11
 def _sample(data:str|Path, split:str, n:int|None, seed:int=0)->list[str]:
     "Up to `n` cached image files of one split of a prepared dataset (a seeded, stratified sample)"
@@ -267,14 +304,14 @@ def export_onnx(model_dir:str|Path, # folder written by `save_model`
     _save_onnx(proto, meta, sha, model_dir/ONNX_FILE)
     rep = {'model_dir': str(model_dir), 'onnx': str(model_dir/ONNX_FILE), 'opset': opset, 'export_s': round(time.perf_counter() - t, 2), 'data': data and str(data)}
     ims = _sample(data, 'test', 32) if data else _synthetic()
-    pt, ox = Classifier(model_dir), Classifier(model_dir, 'onnx')
+    pt, ox = Classifier(model_dir, device='cpu'), Classifier(model_dir, 'onnx', device='cpu')  # the export is checked where it runs everywhere
     rep['parity_images'], rep['parity_max_abs_diff'] = len(ims), parity(pt, ox, ims)
     if rep['parity_max_abs_diff'] > tol:
         (model_dir/ONNX_FILE).unlink()
         raise RuntimeError(f"{model_dir/ONNX_FILE}: ONNX Runtime differs from PyTorch by {rep['parity_max_abs_diff']:.2g} (> {tol}); the export was removed")
     if int8:
         q = quantize_onnx(model_dir, _sample(data, 'train', n_calib))
-        rep.update(int8=str(q), **int8_report(ox, Classifier(model_dir, 'onnx', int8=True), data))
+        rep.update(int8=str(q), **int8_report(ox, Classifier(model_dir, 'onnx', int8=True, device='cpu'), data))
     save_json(rep, model_dir/'export.json')
     return rep
 
@@ -358,7 +395,7 @@ def predict_cli(model_dir:str, # model folder (model.json + model.safetensors, o
                 int8:bool=False, # with --backend onnx: the int8 model
                 bs:int=64, # images per batch
                 threshold:float=None, # decision threshold on prob_with_mask (default: the model's)
-                device:str='cpu', # 'cpu' or 'cuda'
+                device:str=None, # cuda, mps or cpu (default: best available)
                 precision:str='auto', # with --backend torch: fp32, bf16, fp16 (CUDA) or auto (bf16 where the hardware runs it natively)
                ):
     "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}"

@@ -10,7 +10,7 @@ import sys, json, time, shlex
 from pathlib import Path
 from fastcore.script import call_parse
 from .core import *
-from .data import prepare
+from .data import prepare, scan_folder, get_faces, get_scenes
 from .train import train, _versions
 from .evaluate import evaluate
 from .model import PretrainedUnavailable
@@ -34,11 +34,11 @@ def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggl
         prep_size:int=256, # max side of the prepared cache
         extra:list|None=None, # more datasets to evaluate on (e.g. a scene set)
         limit:int|None=None, # at most this many training images (quick runs)
-        device:str|None=None, # cuda, cpu...
+        device:str|None=None, # cuda, mps or cpu (default: best available)
         command:str|None=None # the command line to record (default: this process's)
        )->dict:
     "Prepare `source`, train and evaluate into `out`; returns (and writes as `out/run.json`) the record of the run"
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out, device = Path(out), best_device(device); out.mkdir(parents=True, exist_ok=True)
     params = dict(source=str(source), arch=arch, size=size, epochs=epochs, lr=lr, bs=bs, seed=seed, pretrained=pretrained,
                   weights=weights, valid_pct=valid_pct, test_pct=test_pct, prep_size=prep_size, extra=list(extra or []),
                   limit=limit, device=device)
@@ -47,8 +47,8 @@ def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggl
     steps['prepare_s'] = round(time.perf_counter() - t, 2); t = time.perf_counter()
     tr = train(out/'data', out/'model', arch, size, epochs, lr, bs, seed, pretrained, weights, limit=limit, device=device)
     steps['train_s'] = round(time.perf_counter() - t, 2); t = time.perf_counter()
-    ev = {'test': evaluate(out/'model', out/'data', out/'eval'/'test', device='cuda' if tr['meta']['device'].startswith('cuda') else 'cpu')}
-    for x in extra or []: ev[Path(str(x).rstrip('/')).name] = evaluate(out/'model', x, out/'eval'/Path(str(x).rstrip('/')).name)
+    ev = {'test': evaluate(out/'model', out/'data', out/'eval'/'test', device=device)}
+    for x in extra or []: ev[Path(str(x).rstrip('/')).name] = evaluate(out/'model', x, out/'eval'/Path(str(x).rstrip('/')).name, device=device)
     steps['evaluate_s'] = round(time.perf_counter() - t, 2)
     rep = json.loads((out/'data'/'report.json').read_text())
     rec = dict(params=params, command=command or ' '.join(shlex.quote(a) for a in sys.argv), versions=_versions(),
@@ -71,14 +71,13 @@ def run_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s)
             lr:str='auto', # learning rate, auto (lr_find, slide rule) or valley/minimum/steep
             bs:int=64, # batch size
             seed:int=42, # seed of split, weights, shuffling, augmentation
-            pretrained:bool=False, # start from ImageNet weights (the default)
-            no_pretrained:bool=False, # train from scratch
+            no_pretrained:bool=False, # train from scratch instead of from ImageNet weights
             weights:str=None, # local torchvision weights to start from
             valid_pct:float=0.2, # share of groups in valid
             test_pct:float=0.1, # share of groups in test
             extra:str=None, # comma-separated more datasets to evaluate on
             limit:int=None, # at most this many training images
-            device:str=None, # cuda, cpu...
+            device:str=None, # cuda, mps or cpu (default: best available)
            ):
     "The whole series: prepare SOURCE, lr_find, train, evaluate; everything lands in OUT with run.json"
     try: rec = run(source, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, valid_pct, test_pct,

@@ -6,11 +6,13 @@ Docs: https://mask-recog.github.io/mask_recog/train.html.md"""
 
 # %% ../nbs/04_train.ipynb #3daf0cd6
 from __future__ import annotations
-import os, json, time, platform, tempfile
+import os, json, time, inspect, platform, tempfile, warnings
+try: import fcntl  # POSIX file locks
+except ImportError: fcntl = None
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.script import call_parse
-from fastai.torch_core import set_seed, default_device
+from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
 from fastai.callback.tracker import TrackerCallback
 from fastai.callback.schedule import *
@@ -26,7 +28,8 @@ from .model import make_learner, save_model, PretrainedUnavailable
 from .lr_find import resolve_lr
 
 # %% auto #0
-__all__ = ['binary_metrics', 'roc_auc', 'choose_threshold', 'KeepBest', 'EpochLog', 'train', 'train_cli']
+__all__ = ['binary_metrics', 'roc_auc', 'choose_threshold', 'KeepBest', 'EpochLog', 'train', 'model_matches', 'ensure_model',
+           'train_cli']
 
 # %% ../nbs/04_train.ipynb #76b64b5f
 def binary_metrics(p:np.ndarray, # probability of `with_mask`, one per image
@@ -115,29 +118,35 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
           lr:str|float='auto', # learning rate, or 'auto': fastai's lr_find, slide rule (or a rule's name, e.g. 'valley')
           bs:int=64, # batch size
           seed:int=42, # seeds weights, shuffling and augmentation
-          pretrained:bool=True, # start from ImageNet weights (downloaded once; offline: False or `weights`)
+          pretrained:bool|str='auto', # ImageNet weights (downloaded once): 'auto' when they can be fetched (else from scratch, with a warning); True always (an error offline); False never
           weights:str|Path|None=None, # a local torchvision state dict to start from instead
           wd:float=0.01, # weight decay
           label_smoothing:float=0., # cross-entropy label smoothing
           limit:int|None=None, # use at most this many training images (quick runs)
-          device:str|None=None, # 'cuda', 'cpu'... (default: fastai's choice)
+          device:str|None=None, # 'cuda', 'mps' or 'cpu' (default: `best_device()`, the best available)
          )->dict:
     "Train a mask classifier on `data` and write model.pkl, model.safetensors, model.json, history.csv, lr_find.png and metrics.json to `out`"
     data, out = Path(data), Path(out); out.mkdir(parents=True, exist_ok=True)
-    dev = torch.device(device) if device else default_device()
+    if pretrained not in (True, False, 'auto'): raise ValueError(f"pretrained must be True, False or 'auto', not {pretrained!r}")
+    dev = torch.device(best_device(device))
     set_seed(seed, reproducible=dev.type == 'cpu')
     if dev.type == 'cuda': torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels for these shapes
     t0 = time.perf_counter()
     dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit)
     t_load = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as ck:
-        learn = make_learner(dls, arch, pretrained and weights is None, weights, path=ck, label_smoothing=label_smoothing)
+        pre = bool(pretrained) and weights is None  # whether training starts from ImageNet weights
+        try: learn = make_learner(dls, arch, pre, weights, path=ck, label_smoothing=label_smoothing)
+        except PretrainedUnavailable as e:
+            if pretrained != 'auto': raise
+            warnings.warn(f"pretrained='auto': {e.__cause__ or e}; training {arch} from scratch instead")
+            pre, learn = False, make_learner(dls, arch, False, None, path=ck, label_smoothing=label_smoothing)
         chosen = resolve_lr(lr, learn, out)
         log = EpochLog()
         best = KeepBest('valid_loss')
         cbs = [best, log]
         t1 = time.perf_counter()
-        if pretrained or weights: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
+        if pre or weights: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
         else: learn.fit_one_cycle(epochs, chosen, wd=wd, cbs=cbs)
         if dev.type == 'cuda': torch.cuda.synchronize()
         t_train = time.perf_counter() - t1
@@ -147,7 +156,7 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     valid = {'at_0.5': binary_metrics(p, yv, .5), 'at_threshold': binary_metrics(p, yv, thr)}
     manifest = data/'manifest.csv'
     meta = dict(arch=arch, size=size, cache_size=_cache_size(data), threshold=thr, lr=chosen, lr_mode=str(lr), epochs=epochs,
-                bs=bs, seed=seed, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=bool(pretrained and weights is None), weights=str(weights) if weights else None,
+                bs=bs, seed=seed, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=pre, weights=str(weights) if weights else None,
                 data=str(data), manifest_sha256=sha256_file(manifest), n_train=dls.train.n, n_valid=dls.valid.n,
                 device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
                 load_seconds=round(t_load, 2), train_seconds=round(t_train, 2),
@@ -165,6 +174,30 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     finally: tmp.unlink(missing_ok=True)
     return dict(valid=valid, meta=meta)
 
+# %% ../nbs/04_train.ipynb #9e1c8c46
+def model_matches(model_dir:str|Path, # a model folder
+                  data:str|Path, # a `prepare` output folder
+                  **recipe # `train` arguments; the others are `train`'s defaults
+                 )->bool:
+    "Whether `model_dir` holds a model trained on `data`'s current manifest with `recipe`"
+    f = Path(model_dir)/'model.json'
+    if not f.exists() or not (Path(data)/'manifest.csv').exists(): return False
+    try: meta = json.loads(f.read_text())
+    except ValueError: return False
+    want = {**{k: p.default for k, p in inspect.signature(train).parameters.items()}, **recipe}
+    return meta.get('manifest_sha256') == sha256_file(Path(data)/'manifest.csv') and all(meta.get(k) == want[k] for k in ['arch', 'size', 'epochs', 'bs', 'seed'])
+
+def ensure_model(data:str|Path, # a `prepare` output folder
+                 out:str|Path, # the model folder
+                 **recipe # `train` arguments (default: the full recipe)
+                )->Path:
+    "`out`, after training a model there with `recipe` unless it already holds one of `data`'s current manifest"
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent/f'.{out.name}.lock', 'w') as lock:  # notebooks run side by side: one trains, the others wait for it
+        if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)
+        if not model_matches(out, data, **recipe): train(data, out, **recipe)
+    return out
+
 # %% ../nbs/04_train.ipynb #d3809edf
 @call_parse
 def train_cli(data:str, # a mask-recog-prepare output folder
@@ -175,14 +208,13 @@ def train_cli(data:str, # a mask-recog-prepare output folder
               lr:str='auto', # learning rate, or auto (lr_find, slide rule), or valley/minimum/steep
               bs:int=64, # batch size
               seed:int=42, # random seed
-              pretrained:bool=False, # start from ImageNet weights (the default; downloads them once)
-              no_pretrained:bool=False, # train from scratch
+              no_pretrained:bool=False, # train from scratch (default: start from ImageNet weights, downloaded once)
               weights:str=None, # local torchvision state dict to start from
               limit:int=None, # at most this many training images
-              device:str=None, # cuda, cpu, mps (default: best available)
+              device:str=None, # cuda, mps or cpu (default: best available)
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
-    try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=device)
+    try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device))
     except (PretrainedUnavailable, FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-train: {e}')
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "

@@ -1,36 +1,65 @@
 import os, shutil, pytest
 from pathlib import Path
 
+FULL = {'faces': 'face-mask-4k', 'scenes': 'mask-scenes-571'}  # the developers' and CI's datasets, in $MASK_RECOG_DATA
+
 def _dataset(name):
+    "Folder `name` in $MASK_RECOG_DATA, or None when the variable is unset or the folder missing"
     root = os.environ.get('MASK_RECOG_DATA')
-    if not root: pytest.skip(f'MASK_RECOG_DATA is not set: skipping the test that needs {name}')
-    p = Path(root).expanduser()/name
-    if not p.exists(): pytest.skip(f'{p} does not exist: skipping the test that needs {name}')
-    return p
+    p = Path(root).expanduser()/name if root else None
+    return p if p is not None and p.exists() else None
+
+def is_full(p:Path)->bool:
+    "Whether the `faces` or `scenes` fixture is the full dataset (its exact counts hold), not the sample"
+    return Path(p).name in FULL.values()
 
 @pytest.fixture(scope='session')
-def face_mask_4k(): return _dataset('face-mask-4k')
+def faces():
+    "Real face photos in class folders: face-mask-4k from $MASK_RECOG_DATA (developers, CI), else the sample shipped with the library (64 per class)"
+    if (p := _dataset(FULL['faces'])) is not None: return p
+    from mask_recog.core import sample_path
+    return sample_path('faces')
 
 @pytest.fixture(scope='session')
-def mask_scenes(): return _dataset('mask-scenes-571')
+def scenes(tmp_path_factory):
+    "A labelled scene set (YOLO): mask-scenes-571 from $MASK_RECOG_DATA, else the quick run's composites of the sample's faces"
+    if (p := _dataset(FULL['scenes'])) is not None: return p
+    from mask_recog.data import get_scenes
+    with pytest.MonkeyPatch.context() as mp:   # built in this session's scratch, whatever the user's cache or scene source
+        mp.setenv('MASK_RECOG_HOME', str(tmp_path_factory.mktemp('home')))
+        mp.delenv('MASK_RECOG_SCENES', raising=False)
+        return get_scenes(quick=True)
 
 @pytest.fixture(scope='session')
-def small_real_set(face_mask_4k, tmp_path_factory):
-    "A real subset: the first 60 files of each class of face-mask-4k, copied with their names"
+def scene_photos(scenes):
+    "Three photos of `scenes` with faces (their paths inside it): two from valid, one from test"
+    if is_full(scenes): return ['images/valid/crowd_mask161.jpg', 'images/valid/crowd_mask155.jpg', 'images/test/asian_mask8.jpg']
+    imgs = lambda split: sorted(p.relative_to(scenes).as_posix() for p in (scenes/'images'/split).glob('*.jpg'))
+    return (imgs('valid') + imgs('train'))[:2] + imgs('test')[:1]
+
+@pytest.fixture(scope='session')
+def small_real_set(faces, tmp_path_factory):
+    "A real subset: the first 60 files of each class of `faces`, copied with their names"
     d = tmp_path_factory.mktemp('real')/'faces'
     for cls in ['with_mask', 'without_mask']:
         (d/cls).mkdir(parents=True)
-        for f in sorted((face_mask_4k/cls).iterdir())[:60]: shutil.copy(f, d/cls/f.name)
+        for f in sorted((faces/cls).iterdir())[:60]: shutil.copy(f, d/cls/f.name)
     return d
 
 @pytest.fixture(scope='session')
 def detector_models():
-    "The folder of face detector models named by MASK_RECOG_MODELS (YuNet, and the masked-face SSD when present)"
-    root = os.environ.get('MASK_RECOG_MODELS')
-    if not root: pytest.skip('MASK_RECOG_MODELS is not set: skipping the test that needs the face detector models')
-    p = Path(root).expanduser()
-    if not (p/'face_detection_yunet.onnx').exists(): pytest.skip(f'{p}/face_detection_yunet.onnx does not exist: skipping the test that needs it')
-    return p
+    "A folder holding the face detector models (YuNet, the masked-face SSD): $MASK_RECOG_MODELS, else the download cache, filled once"
+    if root := os.environ.get('MASK_RECOG_MODELS'):
+        p = Path(root).expanduser()
+        if not (p/'face_detection_yunet.onnx').exists(): pytest.fail(f'MASK_RECOG_MODELS={p} holds no face_detection_yunet.onnx')
+        return p
+    from mask_recog.core import DownloadError
+    from mask_recog.detect import DETECTOR_MODELS, fetch_model
+    try: files = [fetch_model(name) for name in DETECTOR_MODELS]   # pinned upstream files, checked against their sha256
+    except DownloadError as e:
+        pytest.skip(f'the face detector models are not in the cache and could not be downloaded (offline?); '
+                    f'set MASK_RECOG_MODELS to a folder holding them: {e}')
+    return files[0].parent
 
 def console_script(name:str, module:str, fn:str, tmp:Path)->list[str]:
     "Command running the console script `name` when installed, else a wrapper file doing what pip's wrapper does"

@@ -2,6 +2,7 @@
 import json, os, subprocess, sys, zipfile
 from pathlib import Path
 import pandas as pd
+from conftest import is_full
 
 COLS = ['path', 'label', 'split', 'group', 'sha256', 'phash', 'width', 'height', 'status', 'reason']
 
@@ -31,12 +32,15 @@ def test_real_subset(small_real_set, tmp_path):
     assert r2.returncode == 0 and '(120 reused)' in r2.stdout
     assert pd.read_csv(out/'manifest.csv', keep_default_na=False).drop(columns='mtime_ns').equals(m.drop(columns='mtime_ns'))
 
-def test_scene_crops(mask_scenes, tmp_path):
-    r = run(mask_scenes, '--out', tmp_path/'scenes')
+def test_scene_crops(scenes, tmp_path):
+    r = run(scenes, '--out', tmp_path/'scenes')
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(tmp_path/'scenes'/'manifest.csv', keep_default_na=False)
-    assert len(m) == 975 and m.path.nunique() == 571
-    assert m.label.value_counts().to_dict() == {'with_mask': 708, 'without_mask': 267}
+    labels = {f: [l.split()[0] for l in f.read_text().splitlines() if l.strip()] for f in (scenes/'labels').rglob('*.txt')}
+    boxes, photos = sum(labels.values(), []), [f for f, v in labels.items() if v]   # the labelled faces, the photos holding them
+    assert len(m) == len(boxes) and m.path.nunique() == len(photos)          # one crop per labelled face, every photo
+    assert m.label.value_counts().to_dict() == {k: v for k, v in {'with_mask': boxes.count('0'), 'without_mask': boxes.count('1')}.items() if v}
+    if is_full(scenes): assert (len(m), m.path.nunique(), boxes.count('0'), boxes.count('1')) == (975, 571, 708, 267)
     assert (m[m.status == 'ok'].groupby('path').split.nunique() == 1).all()   # one photo, one split
     assert (m.crop != '').all()
 
