@@ -204,18 +204,17 @@ def make_scenes(faces:str|Path, # a folder of class folders, e.g. `sample_path('
     tmp = Path(tempfile.mkdtemp(dir=out.parent if out.parent.exists() else None, prefix=f'.{out.name}.'))
     try:
         (tmp/'obj.names').write_text('Mask\nWithout_mask\n')
-        W, H, cols = *size, per
+        W, H = size
+        ramp, cw = np.linspace(0, 1, H)[:, None, None], W // per  # background gradient; each face's column width
         for k in range(n):
             split = 'train' if k < n * 2 // 3 else 'valid' if k < n * 5 // 6 else 'test'
             top, bot = rng.integers(40, 220, 3), rng.integers(40, 220, 3)
-            ramp = np.linspace(0, 1, H)[:, None, None]
             bg = (top * (1 - ramp) + bot * ramp + rng.normal(0, 6, (H, W, 3))).clip(0, 255).astype(np.uint8)
             scene, lines = Image.fromarray(bg), []
             for j in range(per):
                 c = int(rng.integers(2))
                 im = Image.open(files[CLASSES[c]][int(rng.integers(len(files[CLASSES[c]])))]).convert('RGB')
                 s = int(rng.integers(96, 150)); im = im.resize((s, round(s * im.height / im.width)), Image.Resampling.BICUBIC)
-                cw = W // cols
                 x = j * cw + int(rng.integers(0, max(1, cw - im.width))); y = int(rng.integers(0, max(1, H - im.height)))
                 scene.paste(im, (x, y))
                 lines.append(f"{c} {(x + im.width / 2) / W:.6f} {(y + im.height / 2) / H:.6f} {im.width / W:.6f} {im.height / H:.6f}")
