@@ -19,11 +19,11 @@ from .core import *
 
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MAX_PIXELS',
-           'CROP_MARGIN', 'MIN_SIDE', 'MAX_FILE_BYTES', 'MAX_DIST', 'MANIFEST_COLS', 'norm_label', 'scan_folder',
+           'MAX_FILE_BYTES', 'CROP_MARGIN', 'MIN_SIDE', 'MAX_DIST', 'MANIFEST_COLS', 'norm_label', 'scan_folder',
            'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind', 'scan_source',
            'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'BadImage', 'load_rgb', 'crop_box',
            'inspect_file', 'near_pairs', 'group_rows', 'split_of', 'assign_splits', 'default_out', 'prepare',
-           'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples', 'prepare_cli']
+           'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples', 'prepare_cli']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -248,6 +248,20 @@ class BadImage(ValueError): "A file that cannot be used as an image; the message
 
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
 
+MAX_FILE_BYTES = 64 << 20  # larger files are quarantined unread: no photo of faces needs more
+
+def _file_problem(p:Path)->tuple:
+    "`(stat, reason)`: why `p` cannot be read as an image file (None when it can), without opening it"
+    try: st = p.stat()
+    except OSError as e:
+        what = 'a dangling or looping symlink' if p.is_symlink() else 'unreadable'
+        return None, f'cannot read: {what} ({type(e).__name__}: {e.strerror or e})'
+    if not stat.S_ISREG(st.st_mode):
+        kind = 'a folder' if stat.S_ISDIR(st.st_mode) else 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket' if stat.S_ISSOCK(st.st_mode) else 'a device'
+        return st, f'not a regular file: {kind}'
+    if st.st_size > MAX_FILE_BYTES: return st, f'too large: {st.st_size:,} bytes (the limit is {MAX_FILE_BYTES:,})'
+    return st, None
+
 def _to_rgb(im:Image.Image)->Image.Image:
     if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
         a = np.asarray(im, dtype=np.float64)
@@ -263,8 +277,12 @@ def load_rgb(src:str|Path|bytes, # file path or the file's bytes
              max_pixels:int=MAX_PIXELS, # refuse images claiming more pixels than this, before decoding
              max_side:int|None=None # the caller needs no more than this many pixels a side: JPEGs decode at a reduced scale, others are shrunk after decoding
             )->tuple[Image.Image, str]:
-    "Decode `src` fully to an upright 8-bit RGB image; returns `(image, format)` or raises `BadImage`"
-    data = Path(src).read_bytes() if not isinstance(src, bytes) else src
+    "Decode `src` fully to an upright 8-bit RGB image; returns `(image, format)` or raises `BadImage` (a path must name a regular file of at most `MAX_FILE_BYTES`)"
+    if not isinstance(src, bytes):
+        problem = _file_problem(Path(src))[1]  # FIFOs, devices, dangling links and huge files are refused unread
+        if problem: raise BadImage(problem)
+        src = Path(src).read_bytes()
+    data = src
     if not data: raise BadImage('empty file (0 bytes)')
     try:
         with warnings.catch_warnings():
@@ -272,9 +290,10 @@ def load_rgb(src:str|Path|bytes, # file path or the file's bytes
             im = Image.open(io.BytesIO(data))
             fmt = im.format
             if im.width * im.height > max_pixels: raise BadImage(f'decompression bomb: header claims {im.width}x{im.height} pixels')
-            if max_side and fmt == 'JPEG' and max(im.size) > max_side: im.draft('RGB', (max_side, max_side))  # DCT scaling: 1/2, 1/4 or 1/8 of the work
+            if max_side and fmt == 'JPEG' and max(im.size) > max_side:  # DCT scaling: 1/2, 1/4 or 1/8 of the work, never below `max_side`
+                im.draft('RGB', tuple(-(-v * max_side // max(im.size)) for v in im.size))
             im.load()
-            im = ImageOps.exif_transpose(im)
+            ImageOps.exif_transpose(im, in_place=True)  # no full-size copy when nothing turns
             if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
             return _to_rgb(im), fmt
     except BadImage: raise
@@ -309,20 +328,6 @@ def _save_cached(im:Image.Image, dest:Path, size:int):
     if dest.exists(): return
     im = im.copy(); im.thumbnail((size, size), Image.Resampling.LANCZOS)
     with atomic_write(dest) as f: im.save(f, 'JPEG', quality=95)
-
-MAX_FILE_BYTES = 64 << 20  # larger files are quarantined unread: no photo of faces needs more
-
-def _file_problem(p:Path)->tuple:
-    "`(stat, reason)`: why `p` cannot be read as an image file (None when it can), without opening it"
-    try: st = p.stat()
-    except OSError as e:
-        what = 'a dangling or looping symlink' if p.is_symlink() else 'unreadable'
-        return None, f'cannot read: {what} ({type(e).__name__}: {e.strerror or e})'
-    if not stat.S_ISREG(st.st_mode):
-        kind = 'a folder' if stat.S_ISDIR(st.st_mode) else 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket' if stat.S_ISSOCK(st.st_mode) else 'a device'
-        return st, f'not a regular file: {kind}'
-    if st.st_size > MAX_FILE_BYTES: return st, f'too large: {st.st_size:,} bytes (the limit is {MAX_FILE_BYTES:,})'
-    return st, None
 
 def inspect_file(root:str|Path, # dataset folder
                  rel:str, # file path relative to `root`
@@ -535,6 +540,12 @@ def prepare(source:str|Path, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or h
     return df
 
 # %% ../nbs/01_data.ipynb #afe389c2
+def untrainable(splits:dict # `{split: {label: count}}` of the usable rows, as in report.json
+               )->list[str]:
+    "Why no classifier can be trained on a manifest with these `splits`: each class missing from train or valid"
+    return [f"no usable {c} images in the {s} split: a classifier cannot be trained on this set (add {c} photos to the source, "
+            f"or check its folder names)" for s in ('train', 'valid') for c in CLASSES if not splits.get(s, {}).get(c)]
+
 def make_report(df:pd.DataFrame, # a manifest
                 params:dict, # the arguments of `prepare`
                 notes:list[str]=(), # unlabelled files and bad annotations found while scanning
@@ -550,11 +561,12 @@ def make_report(df:pd.DataFrame, # a manifest
     spans = int((ok.groupby('group').split.nunique() > 1).sum())
     dups = df[df.status == 'duplicate']
     conf = df[df.status == 'conflict']
+    splits = {s: {l: int(n) for l, n in g.label.value_counts().items()} for s, g in ok.groupby('split')}
     return dict(
         params=params, rows=len(df), files=int(df.path.nunique()),
         status=df.status.value_counts().to_dict(),
         labels={l: int(n) for l, n in df.label.value_counts().items()},
-        splits={s: {l: int(n) for l, n in g.label.value_counts().items()} for s, g in ok.groupby('split')},
+        splits=splits, warnings=untrainable(splits),
         exact_duplicates=dict(extra_copies=extra, duplicate_files=int(usable.drop_duplicates('path').duplicated('sha256').sum()), sets=int(usable[usable.duplicated(['sha256', 'crop'], keep=False)].sha256.nunique()),
                               examples=dups[['path', 'reason']].head(10).to_dict('records')),
         near_duplicate_groups=dict(groups=len(near), images=int(near.sum()), groups_of_distinct_images=int((gdistinct > 1).sum()),
@@ -654,4 +666,5 @@ def prepare_cli(source:str=None, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, o
           f"{rep['near_duplicate_groups']['groups']} holding {rep['near_duplicate_groups']['images']} images; "
           f"groups spanning splits: {rep['groups_spanning_splits']}")
     for q in rep['quarantined'][:20]: print(f"quarantined {q['path']}: {q['reason']}")
+    for w in rep['warnings']: print(f'mask-recog-prepare: warning: {w}', file=sys.stderr)
     print(f'wrote {Path(out)/"manifest.csv"} and {Path(out)/"report.json"}')

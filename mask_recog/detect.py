@@ -17,10 +17,10 @@ from .data import BadImage, load_rgb, crop_box, scan_yolo, scan_voc, source_kind
 
 # %% auto #0
 __all__ = ['SPLITS', 'YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', 'YUNET_SHA256', 'ULTRAFACE_URL',
-           'ULTRAFACE_SHA256', 'DETECTOR_MODELS', 'COLORS', 'CAL_KEYS', 'VIDEO_EXTS', 'scan_scenes', 'face_box',
-           'photo_split', 'model_file', 'fetch_model', 'yunet_file', 'ultraface_file', 'no_faces', 'as_bgr', 'read_bgr',
-           'YuNet', 'UltraFace', 'box_iou', 'fuse_detections', 'Fused', 'Tiled', 'HaarCascade', 'load_detector',
-           'face_crops', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
+           'ULTRAFACE_SHA256', 'DETECTOR_MODELS', 'MAX_FRAME_SIDE', 'COLORS', 'CAL_KEYS', 'VIDEO_EXTS', 'scan_scenes',
+           'face_box', 'photo_split', 'model_file', 'fetch_model', 'yunet_file', 'ultraface_file', 'no_faces', 'as_bgr',
+           'read_bgr', 'YuNet', 'UltraFace', 'box_iou', 'fuse_detections', 'Fused', 'Tiled', 'HaarCascade',
+           'load_detector', 'face_crops', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
            'evaluate_detection', 'detection_table', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration',
            'photo_groups', 'leak_free_photos', 'crossfit_calibration', 'input_kind', 'FrameReader', 'detect_cli',
            'calibrate_cli']
@@ -125,10 +125,13 @@ def as_bgr(frame:np.ndarray # a uint8 image: BGR `(h, w, 3)`, BGRA `(h, w, 4)` o
     if frame.shape[2] == 4: return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
     return np.ascontiguousarray(frame)
 
-def read_bgr(path:str|Path # an image file
+MAX_FRAME_SIDE = 4096  # photos are decoded to at most this many pixels a side for detection (mask-scenes-571's largest: 4014)
+
+def read_bgr(path:str|Path, # an image file (or its bytes)
+             max_side:int|None=MAX_FRAME_SIDE # decode to at most this many pixels a side (JPEGs at a reduced scale); None: full size
             )->np.ndarray:
-    "The image at `path` as a BGR `uint8` array, decoded by `load_rgb` (EXIF orientation, any mode); raises `BadImage`"
-    return np.ascontiguousarray(np.asarray(load_rgb(path)[0])[..., ::-1])
+    "The image at `path` as a BGR `uint8` array, decoded by `load_rgb` (EXIF orientation, any mode, bounded size); raises `BadImage`"
+    return np.ascontiguousarray(np.asarray(load_rgb(path, max_side=max_side)[0])[..., ::-1])
 
 @contextlib.contextmanager
 def _cv_quiet():
@@ -384,20 +387,22 @@ def detect(frame:np.ndarray, # BGR uint8 (h, w, 3), as OpenCV reads it (gray and
 def load_classifier(model_dir:str|Path, # model folder (model.json + model.safetensors, and model.onnx when exported)
                     backend:str='auto', # 'torch', 'onnx', or 'auto': ONNX Runtime when model.onnx is there and runs on `device`, else PyTorch
                     precision:str='auto', # PyTorch's number format: 'fp32', 'bf16', or 'auto' (bf16 where the hardware runs it natively)
-                    device:str|None=None # 'cuda', 'mps' or 'cpu' (default: the best available)
+                    device:str|None=None, # 'cuda', 'mps' or 'cpu' (default: the best available)
+                    log=None # called with the warning when `auto` cannot use model.onnx (default: print to stderr)
                    ):
-    "Step 6's `Classifier` for `model_dir`; with `auto`, the ONNX export when it exists, is current and ONNX Runtime can run it on `device`"
+    "Step 6's `Classifier` for `model_dir`; with `auto`, the ONNX export when it exists, is current, loads and ONNX Runtime can run it on `device`, else the PyTorch weights"
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)  # torch.jit deprecation notes printed while fastai loads
-        from mask_recog.inference import Classifier, ort_device
+        from mask_recog.inference import Classifier, ort_device, ONNX_FILE
+    log = log or (lambda m: print(m, file=sys.stderr, flush=True))
     dev = best_device(device)
     if backend == 'torch': return Classifier(model_dir, 'torch', device=dev, precision=precision)
     if backend != 'auto': return Classifier(model_dir, backend, device=device)  # ONNX Runtime: its own default device (`ort_device`)
     ort_ok = dev == 'cpu' or (dev.startswith('cuda') and ort_device() == 'cuda')  # else PyTorch on the GPU beats ONNX Runtime on the CPU
-    if ort_ok and (Path(model_dir)/'model.onnx').exists():
+    if ort_ok and (Path(model_dir)/ONNX_FILE).exists():
         try: return Classifier(model_dir, 'onnx', device=dev)
-        except (ValueError, FileNotFoundError) as e: print(f'note: {e}; using PyTorch', file=sys.stderr)
+        except (ValueError, FileNotFoundError) as e: log(f'warning: {e}; using the PyTorch weights instead')  # stale or damaged: the weights beside it still serve
     return Classifier(model_dir, 'torch', device=dev, precision=precision)
 
 # %% ../nbs/07_detect.ipynb #4e3d75d5
@@ -456,6 +461,10 @@ def score_detections(records:list, # `evaluate_detection(...)['records']`, or a 
                   'detections': dets, 'unmatched': unmatched / max(dets, 1)}
     return out
 
+def _shrunk_by(path:Path, frame:np.ndarray)->float:
+    "How much `read_bgr` shrank the photo at `path` into `frame` (1 when it did not): VOC's pixel boxes scale by it"
+    with Image.open(path) as im: return max(frame.shape[:2]) / max(im.size)
+
 def evaluate_detection(scenes_dir:str|Path, # a labelled scene set, YOLO (e.g. mask-scenes-571) or VOC (see `scan_scenes`)
                        detector, # frame → `(n, 15)` detections
                        classifier=None, # for found-and-correct (None: detection only)
@@ -475,7 +484,8 @@ def evaluate_detection(scenes_dir:str|Path, # a labelled scene set, YOLO (e.g. m
         try: frame = read_bgr(scenes_dir/p)
         except BadImage as e: skipped.append(f'{p}: {e}'); continue
         h, w = frame.shape[:2]
-        truth = [(it['label'], face_box(it['box'], w, h)) for it in its]
+        s = _shrunk_by(scenes_dir/p, frame) if any(it['box'][0] == 'voc' for it in its) else 1.
+        truth = [(it['label'], [v * s for v in face_box(it['box'], w, h)] if it['box'][0] == 'voc' else face_box(it['box'], w, h)) for it in its]
         records.append({'path': p, 'shape': (h, w), 'truth': truth, 'faces': detect(frame, detector, classifier, **kwargs)})
     secs = time.perf_counter() - t
     return {'detector': repr(detector), 'classifier': None if classifier is None else repr(classifier), 'images': len(records),
@@ -556,9 +566,8 @@ def photo_groups(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC)
     scenes_dir = Path(scenes_dir)
     paths, hs = [], []
     for p in sorted({it['path'] for it in scan_scenes(scenes_dir)[0]}):
-        try:
-            with Image.open(scenes_dir/p) as im: hs.append(_phash(im.convert('RGB')))
-        except OSError: continue  # unreadable photos are reported by evaluate_detection
+        try: hs.append(_phash(load_rgb(scenes_dir/p, max_side=MAX_FRAME_SIDE)[0]))  # decoded as `read_bgr` decodes it: bounded, upright
+        except (BadImage, OSError): continue  # unreadable photos are reported by evaluate_detection
         paths.append(p)
     uf = _UF(len(paths))  # the union-find and near-pair search `prepare` groups images with
     for i, j in near_pairs([h for h, _ in hs], max_dist, [m for _, m in hs]): uf.union(int(i), int(j))
@@ -625,7 +634,7 @@ class FrameReader:
     def __iter__(self):
         if self.kind in ('image', 'folder'):
             p = Path(self.spec).expanduser()
-            files = [p] if self.kind == 'image' else sorted(f for f in p.rglob('*') if f.is_file() and f.suffix.lower() in IMG_EXTS)
+            files = [p] if self.kind == 'image' else sorted(f for f in p.rglob('*') if f.suffix.lower() in IMG_EXTS and not f.is_dir())  # FIFOs and broken links too: each yields its error
             for f in files:
                 try: yield str(f), 0, None, read_bgr(f), None
                 except (BadImage, OSError) as e: yield str(f), 0, None, None, str(e)
@@ -715,6 +724,7 @@ class _Output:
         else: self.tmp.unlink(missing_ok=True)
 
 def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask')}
+def _error_line(src, i, t, e): print(json.dumps({'source': src, 'frame': i, 'time': t, 'error': ' '.join(str(e).split())}), flush=True)
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
 def _signals(handlers:dict)->dict:
@@ -737,7 +747,7 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
                tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never; faster)
                device:str=None, # cuda, mps or cpu (default: best available)
               ):
-    "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout, frames/s on stderr"
+    "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, faces} or {…, error}), frames/s on stderr; exit status 1 when an image failed or the input could not be read"
     log = lambda m: print(m, file=sys.stderr, flush=True)
     if every < 1: raise SystemExit(f'mask-recog-detect: --every {every}: must be 1 or more')
     # Before PyTorch loads: its OpenMP threads sleep between frames instead of spinning, which would take the cores
@@ -747,7 +757,7 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
         reader = FrameReader(input, retries=retries, log=log)
         output = _Output(out, reader.kind, input)
         cal = load_calibration(calibration) if calibration else None
-        det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device)
+        det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device, log=log)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-detect: {e}')
     stop = {'why': None}
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
@@ -756,10 +766,10 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
     try:
         for src, i, t, frame, error in reader:
             n_read += 1
-            if error is not None: n_bad += 1; log(f'skipped {src}: {error}'); continue
+            if error is not None: n_bad += 1; log(f'skipped {src}: {error}'); _error_line(src, i, t, error); continue
             if i % every == 0:
                 try: faces = detect(frame, det, clf, calibration=cal)
-                except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log(f'skipped frame {i} of {src}: {e}'); continue
+                except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log(f'skipped frame {i} of {src}: {e}'); _error_line(src, i, t, e); continue
                 print(json.dumps({'source': src, 'frame': i, 'time': t, 'faces': [_face_json(f) for f in faces]}), flush=True)
                 n_done += 1; n_faces += len(faces)
             if output.out is not None:
@@ -783,6 +793,8 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
         f"{n_done / max(dt, 1e-9):.1f} frames/s, {n_faces} faces" + (f'; wrote {output.out}' if output.out is not None and output.n else ''))
     if err: raise SystemExit(f'mask-recog-detect: {err}')
     if n_read and not n_done and not stop['why']: raise SystemExit(f'mask-recog-detect: no frame of {input} could be processed')
+    if n_bad and reader.kind in ('image', 'folder') and not stop['why']:
+        log(f"mask-recog-detect: {n_bad} of {n_read} images failed (see the notes above)"); return 1  # a video's bad frames do not fail it
 
 # %% ../nbs/07_detect.ipynb #6a2bfb7d
 @call_parse
@@ -798,7 +810,7 @@ def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/…, labels/�
     log = lambda m: print(m, file=sys.stderr, flush=True)
     try:
         det = load_detector(detector, log)
-        clf = load_classifier(model_dir, device=device) if model_dir else None
+        clf = load_classifier(model_dir, device=device, log=log) if model_dir else None
         r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in splits.split(',') if s) or None)
         cal = fit_box_calibration(r['records'], iou)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-calibrate: {e}')

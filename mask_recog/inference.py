@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #79147ecc
 from __future__ import annotations
-import os, io, sys, glob, json, time, inspect, tempfile, warnings, contextlib
+import os, io, sys, glob, json, time, ctypes, inspect, tempfile, warnings, threading, contextlib
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
@@ -14,25 +14,29 @@ from torch import nn
 from PIL import Image
 from fastcore.script import call_parse
 from .core import *
-from .data import BadImage, load_rgb, load_split, IMG_EXTS, _to_rgb
-from .model import load_model, to_batch, predict_probs
+from .data import BadImage, load_rgb, load_split, IMG_EXTS, MAX_PIXELS, _to_rgb
+from .model import load_model, to_batch, predict_probs, read_meta, check_meta, BadModel, MODEL_JSON
 
 # %% auto #0
-__all__ = ['ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'onnx_props', 'ort_device', 'onnx_session',
-           'native_bf16', 'autocast_dtype', 'Classifier', 'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx',
-           'split_accuracy', 'int8_report', 'expand_inputs', 'predict_cli', 'export_cli']
+__all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'PixelBudget',
+           'claimed_pixels', 'onnx_props', 'ort_device', 'onnx_session', 'native_bf16', 'autocast_dtype', 'Classifier',
+           'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx', 'split_accuracy', 'int8_report',
+           'expand_inputs', 'predict_cli', 'export_cli']
 
 # %% ../nbs/06_inference.ipynb #90a38e76
+MAX_DECODE_SIDE = 2048  # image files and bytes are decoded to at most this many pixels a side: 8× the 256-px prepare cache every input is shrunk to first
+
 def as_rgb(item, # a path, the file's bytes, a PIL image, or a `uint8` array `(h, w, 3)`, `(h, w, 4)` or `(h, w)`
-           bgr:bool=False # arrays are in OpenCV's BGR(A) channel order, not RGB(A)
+           bgr:bool=False, # arrays are in OpenCV's BGR(A) channel order, not RGB(A)
+           max_side:int|None=MAX_DECODE_SIDE # files and bytes are decoded to at most this many pixels a side (JPEGs at a reduced scale); None: full size
           )->Image.Image|np.ndarray:
-    "`item` as an RGB PIL image or RGB `uint8` array; raises `BadImage` saying what is wrong"
+    "`item` as an RGB PIL image or RGB `uint8` array (a file or bytes decoded to at most `max_side` a side); raises `BadImage` saying what is wrong"
     if isinstance(item, (str, Path)):
         p = Path(item)
-        if not p.exists(): raise BadImage('no such file')
         if p.is_dir(): raise BadImage('a folder, not an image file')
-        return load_rgb(p)[0]
-    if isinstance(item, (bytes, bytearray, memoryview)): return load_rgb(bytes(item))[0]
+        if not p.exists() and not p.is_symlink(): raise BadImage('no such file')
+        return load_rgb(p, max_side=max_side)[0]  # FIFOs, devices, broken links and oversized files are refused unopened
+    if isinstance(item, (bytes, bytearray, memoryview)): return load_rgb(bytes(item), max_side=max_side)[0]
     if isinstance(item, Image.Image): return _to_rgb(item)
     if isinstance(item, np.ndarray):
         desc = f'{item.dtype} array of shape {item.shape}'
@@ -54,8 +58,50 @@ def item_name(item, # one input of `Classifier.predict`
     kind = 'PIL image' if isinstance(item, Image.Image) else 'array' if isinstance(item, np.ndarray) else type(item).__name__
     return f'item {i} ({kind})'
 
+# %% ../nbs/06_inference.ipynb #62e48750
+try: _malloc_trim = ctypes.CDLL(None).malloc_trim  # glibc: hands freed memory back to the OS
+except Exception: _malloc_trim = None  # other C libraries return large blocks by themselves
+
+class PixelBudget:
+    "A cap on the pixels decoded at once by several threads: `with budget(n):` waits until `n` more fit (an image over the whole budget waits to run alone)"
+    def __init__(self, pixels:int=MAX_PIXELS # the most pixels being decoded at once
+                ): self.pixels, self.used, self._cv = pixels, 0, threading.Condition()
+    @contextlib.contextmanager
+    def __call__(self, n:int # pixels the decode in the block holds
+                ):
+        n = min(max(int(n), 0), self.pixels)
+        with self._cv:
+            self._cv.wait_for(lambda: self.used + n <= self.pixels); self.used += n
+        try: yield
+        finally:
+            with self._cv: self.used -= n; self._cv.notify_all()
+            if n >= self.pixels // 4 and _malloc_trim is not None: _malloc_trim(0)  # else each decode thread keeps the memory of its largest image
+
+def claimed_pixels(item, # a path or the file's bytes (anything else counts 0)
+                   max_side:int|None=MAX_DECODE_SIDE # JPEGs are counted at the reduced scale `load_rgb` decodes them at for this side
+                  )->int:
+    "The pixels the image header of `item` claims, read without decoding; 0 when it cannot tell (a path that is no regular file is not opened)"
+    if isinstance(item, (str, Path)):
+        if not Path(item).is_file(): return 0  # a FIFO would block the open
+        src = item
+    elif isinstance(item, (bytes, bytearray, memoryview)): src = io.BytesIO(item)
+    else: return 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(src) as im:
+                if max_side and im.format == 'JPEG' and max(im.size) > max_side: im.draft('RGB', (max_side, max_side))  # sets the size it will decode to
+                return im.width * im.height
+    except Exception: return 0  # not an image, or too large: the decode says why
+
+DECODES = PixelBudget()  # the one budget every `Classifier` of this process decodes files under
+
 # %% ../nbs/06_inference.ipynb #8801e10b
 ONNX_FILE, INT8_FILE = 'model.onnx', 'model.int8.onnx'  # file names beside model.safetensors
+
+def _why(e:Exception)->str:
+    "`e` on one short line: its type and the start of its message"
+    return f"{type(e).__name__}: {' '.join(str(e).split())[:200]}"
 
 def _onnx_bytes(model:nn.Module, size:int, opset:int)->bytes:
     "The ONNX graph of `model` + softmax, input `image` (n, 3, size, size), output `probs` (n, classes)"
@@ -78,12 +124,14 @@ def _save_onnx(proto, meta:dict, sha:str|None, dest:Path, **props)->Path:
 
 def onnx_props(path:str|Path # an ONNX file written by `export_onnx`
               )->dict:
-    "The `mask_recog.*` metadata of an exported ONNX file (`meta` decoded from JSON)"
+    "The `mask_recog.*` metadata of an exported ONNX file (`meta` decoded from JSON); a damaged file raises `ValueError` naming it"
     import onnx
-    props = {p.key[len('mask_recog.'):]: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props
-             if p.key.startswith('mask_recog.')}
-    if 'meta' not in props: raise ValueError(f"{path}: not exported by mask_recog (no mask_recog.meta in its metadata)")
-    return {**props, 'meta': json.loads(props['meta'])}
+    try: proto = onnx.load(str(path), load_external_data=False)
+    except Exception as e: raise ValueError(f"{path}: damaged or not an ONNX file ({_why(e)})") from None  # protobuf's DecodeError, a truncated file...
+    props = {p.key[len('mask_recog.'):]: p.value for p in proto.metadata_props if p.key.startswith('mask_recog.')}
+    if 'meta' not in props: raise ValueError(f"{path}: damaged or not exported by mask_recog (no mask_recog.meta in its metadata)")
+    try: return {**props, 'meta': json.loads(props['meta'])}
+    except ValueError as e: raise ValueError(f"{path}: damaged metadata ({_why(e)})") from None
 
 # %% ../nbs/06_inference.ipynb #67eff098
 def ort_device(device:str|None=None # 'cpu', 'cuda', 'cuda:1'... (default: CUDA when ONNX Runtime here has its CUDA provider, else the CPU)
@@ -169,19 +217,31 @@ class Classifier:
         if 'with_mask' not in self.classes or len(self.classes) != 2:
             raise ValueError(f"{self.model_dir}: classes {self.classes}: expected the two classes {list(CLASSES)}")
         self.pos, self.size = self.classes.index('with_mask'), self.meta['size']
+        self.cache_size = int(self.meta.get('cache_size', 256))  # what `to_batch` shrinks every input to first
+        self.max_side = max(MAX_DECODE_SIDE, self.cache_size)  # files are decoded to this, not to their full size
         self.threshold = float(self.meta.get('threshold', .5) if threshold is None else threshold)
 
     def _load_onnx(self, name, device, threads):
+        "`(file, meta, session)` for the ONNX file `name`; a missing, stale or damaged file raises an error naming it and the fix"
         f = self.model_dir/name
-        if not f.exists():
-            raise FileNotFoundError(f"{f} not found: export it with `mask-recog-export {self.model_dir} --onnx{' --int8 --data PREPARED' if name == INT8_FILE else ''}`")
-        props = onnx_props(f)
+        fix = f"export it again with `mask-recog-export {self.model_dir} --onnx{' --int8 --data PREPARED' if name == INT8_FILE else ''}`"
+        if not f.exists(): raise FileNotFoundError(f"{f} not found: {fix.replace(' again', '')}")
+        try: props = onnx_props(f)
+        except ValueError as e: raise ValueError(f"{e}: {fix}") from None
         w = self.model_dir/'model.safetensors'
         if w.exists() and props.get('weights_sha256') and sha256_file(w) != props['weights_sha256']:
-            raise ValueError(f"{f} was exported from other weights than {w} (retrained since?): export it again with `mask-recog-export {self.model_dir} --onnx`")
-        js = self.model_dir/'model.json'
-        meta = json.loads(js.read_text()) if js.exists() else props['meta']
-        return f, meta, onnx_session(f, device, threads)
+            raise ValueError(f"{f} was exported from other weights than {w} (retrained since?): {fix}")
+        js = self.model_dir/MODEL_JSON  # checked as `load_model` checks it: the ONNX graph is fed by what it says
+        meta = read_meta(self.model_dir) if js.exists() else check_meta(props['meta'], f)
+        if meta['classes'] != props['meta'].get('classes'):
+            raise BadModel(f, f"exported with classes {props['meta'].get('classes')}, but {js} says {meta['classes']}: {fix}")
+        try: sess = onnx_session(f, device, threads)
+        except RuntimeError: raise  # no CUDA provider here: not the file's fault (ONNX Runtime's own errors are no RuntimeErrors)
+        except Exception as e: raise ValueError(f"{f}: ONNX Runtime cannot load it ({_why(e)}): {fix}") from None
+        ins, outs = [o.name for o in sess.get_inputs()], [o.name for o in sess.get_outputs()]
+        if ins != ['image'] or 'probs' not in outs:
+            raise ValueError(f"{f}: not a mask_recog classifier graph (inputs {ins}, outputs {outs}; expected image → probs): {fix}")
+        return f, meta, sess
 
     def __repr__(self):
         src = self.file.name if self.backend == 'onnx' else 'model.safetensors'
@@ -211,10 +271,19 @@ class Classifier:
             except BadImage as e: raise ValueError(f'crop {i}: {e}') from None
         return self.probs(ims)[:, self.pos]
 
+    def _shrink(self, im):
+        "`im` shrunk to `cache_size` as `fit_image` shrinks it (so `to_batch` finds nothing left to shrink, and the result is the same)"
+        w, h = (im.shape[1], im.shape[0]) if isinstance(im, np.ndarray) else im.size
+        if max(w, h) <= self.cache_size: return im
+        im = Image.fromarray(im) if isinstance(im, np.ndarray) else im.copy()  # the caller's image is left alone
+        im.thumbnail((self.cache_size, self.cache_size), Image.Resampling.LANCZOS)
+        return im
+
     def _read(self, items, bgr):
-        "`(image, None)` or `(None, reason)` per item, files decoded in threads"
+        "`(image, None)` or `(None, reason)` per item: files decoded in threads, to at most `max_side`, then shrunk to `cache_size` there, so a batch holds small images"
         def one(o):
-            try: return as_rgb(o, bgr), None
+            try:
+                with DECODES(claimed_pixels(o, self.max_side)): return self._shrink(as_rgb(o, bgr, self.max_side)), None
             except BadImage as e: return None, str(e)
             except OSError as e: return None, f'cannot read: {e.strerror or e}'
         if self.workers > 1 and sum(isinstance(o, (str, Path)) for o in items) > 1:
@@ -370,18 +439,20 @@ def int8_report(fp32:Classifier, # the fp32 classifier
             'max_prob_diff': round(float(np.nanmax(np.abs(a['prob_with_mask'] - b['prob_with_mask']))), 4)}
 
 # %% ../nbs/06_inference.ipynb #13e61699
+def _images_in(folder:Path)->list[str]:
+    "Every entry under `folder` with an image extension that is no folder: FIFOs and broken links too, so that they get an error line"
+    return [str(f) for f in folder.rglob('*') if f.suffix.lower() in IMG_EXTS and not f.is_dir()]
+
 def expand_inputs(inputs:list # files, folders (searched recursively) and glob patterns
                  )->list[tuple[str, str|None]]:
-    "`(path, None)` for every image the inputs name, `(input, reason)` for those that name none"
+    "`(path, None)` for every image the inputs name, `(input, reason)` for those that name none; nothing is opened"
     out = []
     for s in inputs:
         p = Path(s).expanduser()
-        if p.is_dir(): fs = sorted(str(f) for f in p.rglob('*') if f.is_file() and f.suffix.lower() in IMG_EXTS)
-        elif p.exists(): fs = [str(p)]
+        if p.is_dir(): fs = sorted(_images_in(p))
+        elif p.exists() or p.is_symlink(): fs = [str(p)]  # named explicitly: tried whatever its name (a FIFO or a broken link is refused when read)
         elif glob.has_magic(s):
-            fs = sorted(str(f) for m in glob.glob(os.path.expanduser(s), recursive=True)
-                        for f in ([Path(m)] if Path(m).is_file() else Path(m).rglob('*'))
-                        if f.is_file() and (f.suffix.lower() in IMG_EXTS or Path(m).is_file()))
+            fs = sorted(set(f for m in glob.glob(os.path.expanduser(s), recursive=True) for f in (_images_in(Path(m)) if Path(m).is_dir() else [m])))
         else: out.append((s, 'no such file or folder')); continue
         if not fs: out.append((s, 'no image files found' if p.is_dir() else 'no file matches')); continue
         out.extend((f, None) for f in fs)
@@ -398,7 +469,7 @@ def predict_cli(model_dir:str, # model folder (model.json + model.safetensors, o
                 device:str=None, # cuda, mps or cpu (default: best available)
                 precision:str='auto', # with --backend torch: fp32, bf16, fp16 (CUDA) or auto (bf16 where the hardware runs it natively)
                ):
-    "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}"
+    "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}; exit status 0 when every input was classified, 1 when any failed"
     if not inputs: raise SystemExit('mask-recog-predict: no INPUT given (files, folders or globs)')
     try: clf = Classifier(model_dir, backend, int8, device, bs, threshold, precision=precision)
     except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-predict: {e}')
@@ -412,8 +483,10 @@ def predict_cli(model_dir:str, # model folder (model.json + model.safetensors, o
             if 'error' in o: line = {'path': p, 'error': o['error']}
             else: line = {'path': p, 'label': o['label'], 'prob_with_mask': round(o['prob_with_mask'], 6)}; n_ok += 1
             print(json.dumps(line, ensure_ascii=False), flush=True)
+    n_bad = len(todo) - n_ok
     if not n_ok: print(f"mask-recog-predict: no image could be classified ({len(todo)} input{'s' * (len(todo) != 1)}, all unreadable)", file=sys.stderr)
-    return 0 if n_ok else 1
+    elif n_bad: print(f"mask-recog-predict: {n_bad} of {len(todo)} inputs could not be classified (see their error lines)", file=sys.stderr)
+    return 1 if n_bad else 0
 
 # %% ../nbs/06_inference.ipynb #fbbcda23
 @call_parse

@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/model.html.md"""
 
 # %% ../nbs/02b_model.ipynb #15e5a1dd
 from __future__ import annotations
-import json, urllib.error
+import os, re, json, math, shutil, tempfile, warnings, contextlib, uuid, urllib.error
 from pathlib import Path
 import numpy as np, torch, torchvision
 from torch import nn
@@ -25,11 +25,14 @@ from fastai.callback.channelslast import *
 from fastai.callback.schedule import *
 from fastai.vision.learner import default_split
 from .core import *
+from .core import _umask
 from .augment import fit_image, IMAGENET_STATS
 
 # %% auto #0
-__all__ = ['get_arch', 'PretrainedUnavailable', 'build_model', 'adamw', 'DeviceSmoothLoss', 'HostLosses', 'Progress',
-           'make_learner', 'save_model', 'load_model', 'to_batch', 'predict_probs']
+__all__ = ['MODEL_JSON', 'WEIGHTS_FILE', 'SIZE_RANGE', 'MAX_CACHE_SIZE', 'MAX_META_BYTES', 'META_KEYS', 'get_arch',
+           'PretrainedUnavailable', 'build_model', 'adamw', 'DeviceSmoothLoss', 'HostLosses', 'Progress',
+           'make_learner', 'BadModel', 'check_meta', 'model_folder', 'write_model', 'save_model', 'read_meta',
+           'load_model', 'to_batch', 'predict_probs']
 
 # %% ../nbs/02b_model.ipynb #c009ef93
 def get_arch(name:str # e.g. 'resnet34', 'resnet18', 'xresnet18', 'efficientnet_b0'
@@ -139,31 +142,149 @@ def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classe
     return learn
 
 # %% ../nbs/02b_model.ipynb #1821b942
-def save_model(model:nn.Module, # the trained classifier
-               meta:dict, # at least `arch`, `classes`, `size`; more is kept as given
-               model_dir:str|Path # folder for model.safetensors and model.json
-              )->Path:
-    "Write `model_dir/model.safetensors` and `model_dir/model.json` atomically"
+class BadModel(ValueError):
+    "A model folder that cannot be used as it is: the message names the file at fault, the problem and the fix"
+    def __init__(self, file:str|Path, # the file at fault
+                 problem:str # what is wrong with it, and what to do
+                ): self.file = Path(file); super().__init__(f'{file}: {problem}')
+
+MODEL_JSON, WEIGHTS_FILE = 'model.json', 'model.safetensors'  # the two files of every model folder
+SIZE_RANGE = (16, 1024)  # input sides a model may declare: a batch of 64 at 1024 px is already 0.8 GB of floats
+MAX_CACHE_SIZE = 8192    # largest `cache_size` (longest side images are first shrunk to) a model may declare
+MAX_META_BYTES = 1 << 20 # a model.json is a few KB: a larger one is refused unread
+META_KEYS = ('arch', 'classes', 'size', 'cache_size', 'mean', 'std', 'threshold')  # what `model.json` must hold
+_FIX = 'retrain the model (mask-recog-train) or restore its folder from a copy'  # the way out of a damaged model folder
+
+def _is_int(v)->bool: return isinstance(v, int) and not isinstance(v, bool)
+def _is_num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+def check_meta(meta, # the content of a model.json
+               file:str|Path=MODEL_JSON # the file it came from, for the messages
+              )->dict:
+    "`meta` when it describes a model this library can build and feed (see above); else `BadModel` naming `file`"
+    def bad(what): return BadModel(file, f'{what}; {_FIX}')
+    if not isinstance(meta, dict): raise bad(f'expected a JSON object, got {type(meta).__name__}')
+    if missing := [k for k in META_KEYS if k not in meta]: raise bad(f"no {', '.join(missing)}")
+    if not isinstance(meta['arch'], str): raise bad(f"arch {meta['arch']!r} is not a name")
+    try: get_arch(meta['arch'])
+    except ValueError as e: raise bad(str(e)) from None
+    cls = meta['classes']
+    if not (isinstance(cls, list) and len(cls) == 2 and all(isinstance(c, str) for c in cls) and set(cls) == set(CLASSES)):
+        raise bad(f'classes {cls!r}: expected the two classes {list(CLASSES)} (in the order the model was trained with)')
+    for k, hi in (('size', SIZE_RANGE[1]), ('cache_size', MAX_CACHE_SIZE)):
+        if not (_is_int(meta[k]) and SIZE_RANGE[0] <= meta[k] <= hi): raise bad(f'{k} {meta[k]!r}: expected a whole number of pixels from {SIZE_RANGE[0]} to {hi}')
+    for k in ('mean', 'std'):
+        v = meta[k]
+        if not (isinstance(v, list) and len(v) == 3 and all(_is_num(x) for x in v)) or (k == 'std' and min(v) <= 0):
+            raise bad(f"{k} {v!r}: expected three finite numbers{', all above 0' if k == 'std' else ''}")
+    if not (_is_num(meta['threshold']) and 0 <= meta['threshold'] <= 1): raise bad(f"threshold {meta['threshold']!r}: expected a number from 0 to 1")
+    sha = meta.get('weights_sha256')
+    if sha is not None and not (isinstance(sha, str) and re.fullmatch('[0-9a-f]{64}', sha)): raise bad(f'weights_sha256 {sha!r}: expected 64 hex digits')
+    return meta
+
+# %% ../nbs/02b_model.ipynb #fbaf816e
+def _swap_in(new:Path, dest:Path):
+    "Rename folder `new` to `dest`, replacing the folder `dest` (renamed aside first, removed last)"
+    old = dest.with_name(f'.{dest.name}.old-{uuid.uuid4().hex[:8]}') if dest.exists() else None
+    if old: os.replace(dest, old)
+    try: os.replace(new, dest)
+    except BaseException:
+        if old: os.replace(old, dest)
+        raise
+    if old: shutil.rmtree(old, ignore_errors=True)
+
+@contextlib.contextmanager
+def model_folder(model_dir:str|Path # the model folder to (re)write
+                ):
+    "A new, empty folder beside `model_dir` to write a model into: on success it replaces `model_dir` whole, on error it is removed"
+    dest = Path(model_dir)
+    if dest.is_symlink(): dest = dest.resolve()  # a link to a folder elsewhere: the model goes there
+    if dest.exists():
+        if not dest.is_dir(): raise FileExistsError(f"{dest}: a file, not a model folder; write the model to another folder")
+        if not any((dest/f).exists() for f in (MODEL_JSON, WEIGHTS_FILE)) and any(dest.iterdir()):
+            raise FileExistsError(f"{dest}: holds files but no model (no {MODEL_JSON}, no {WEIGHTS_FILE}) and a model folder is replaced whole; write the model to a new or empty folder")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.new-'))
+    os.chmod(new, 0o777 & ~_umask())  # mkdtemp makes 0700 folders: give it the usual permissions
+    try:
+        yield new
+        _swap_in(new, dest)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True); raise
+
+# %% ../nbs/02b_model.ipynb #bc338d58
+def write_model(model:nn.Module, # the trained classifier
+                meta:dict, # at least `arch` and `size`; more is kept as given
+                folder:str|Path # a folder being written, e.g. from `model_folder`
+               )->dict:
+    "Write `folder/model.safetensors`, then `folder/model.json` naming its sha256; returns the metadata written"
     from safetensors.torch import save
-    model_dir = Path(model_dir)
+    folder = Path(folder)
+    meta = {'classes': list(CLASSES), 'mean': IMAGENET_STATS[0], 'std': IMAGENET_STATS[1], 'threshold': .5, 'cache_size': 256, **meta,
+            'format': 'mask_recog-2', 'torch': torch.__version__, 'torchvision': torchvision.__version__}
+    check_meta(meta, folder/MODEL_JSON)  # a model that could not be loaded is not written
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_write(model_dir/'model.safetensors') as f: f.write(save(sd))
-    meta = {'classes': list(CLASSES), 'mean': IMAGENET_STATS[0], 'std': IMAGENET_STATS[1], 'threshold': .5,
-            'cache_size': 256, **meta, 'format': 'mask_recog-1', 'torch': torch.__version__, 'torchvision': torchvision.__version__}
-    save_json(meta, model_dir/'model.json')
-    return model_dir
+    blob = save(sd, metadata={'mask_recog.arch': meta['arch'], 'mask_recog.classes': json.dumps(meta['classes'])})
+    meta['weights_sha256'] = sha256_bytes(blob)
+    with atomic_write(folder/WEIGHTS_FILE) as f: f.write(blob)
+    save_json(meta, folder/MODEL_JSON)
+    return meta
+
+def save_model(model:nn.Module, # the trained classifier
+               meta:dict, # at least `arch` and `size`; more is kept as given
+               model_dir:str|Path # the model folder: created, or replaced whole
+              )->Path:
+    "Write the model folder `model_dir` (model.safetensors + model.json) as one unit, replacing an earlier one whole"
+    with model_folder(model_dir) as d: write_model(model, meta, d)
+    return Path(model_dir)
+
+# %% ../nbs/02b_model.ipynb #0bfb350a
+def _file_ok(f:Path):
+    "Raise when `f` is missing (`FileNotFoundError`) or not a regular file (`BadModel`: a FIFO or device would hang the reader)"
+    if not f.exists(): raise FileNotFoundError(f"{f} not found: not a mask_recog model folder (train one with mask-recog-train)")
+    if not f.is_file(): raise BadModel(f, f'not a regular file; {_FIX}')
+
+def read_meta(model_dir:str|Path # a model folder
+             )->dict:
+    "The checked content of `model_dir/model.json` (see `check_meta`); `BadModel` naming the file when it is damaged"
+    f = Path(model_dir)/MODEL_JSON
+    _file_ok(f)
+    if (n := f.stat().st_size) > MAX_META_BYTES: raise BadModel(f, f'{n:,} bytes, too large for a model.json; {_FIX}')
+    try: meta = json.loads(f.read_bytes())
+    except (ValueError, RecursionError) as e: raise BadModel(f, f'not valid JSON ({e}); {_FIX}') from None
+    return check_meta(meta, f)
+
+def _misfit(want:dict, got:dict)->str|None:
+    "The first way the tensors `got` do not fit a model whose state dict is `want`, in words; None when they fit"
+    for k, v in want.items():
+        if k not in got: return f'tensor {k!r} is missing'
+        if tuple(got[k].shape) != tuple(v.shape): return f'tensor {k!r} has shape {tuple(got[k].shape)}, the model needs {tuple(v.shape)}'
+    if extra := [k for k in got if k not in want]: return f'tensor {extra[0]!r} belongs to no layer of the model'
 
 def load_model(model_dir:str|Path, # folder written by `save_model`
                device:str|torch.device='cpu' # where to put the model
               )->tuple[nn.Module, dict]:
-    "The model in `model_dir` (in eval mode) and its metadata, from safetensors and JSON only"
-    from safetensors.torch import load_file
+    "The model in `model_dir` (in eval mode) and its checked metadata, from safetensors and JSON only; `BadModel` names the file at fault"
+    from safetensors import safe_open
     model_dir = Path(model_dir)
-    for f in ['model.json', 'model.safetensors']:
-        if not (model_dir/f).exists(): raise FileNotFoundError(f"{model_dir/f} not found: not a mask_recog model folder (train one with mask-recog-train)")
-    meta = json.loads((model_dir/'model.json').read_text())
-    model = build_model(meta['arch'], len(meta['classes']), pretrained=False)
-    model.load_state_dict(load_file(model_dir/'model.safetensors', device='cpu'))
+    js, w = model_dir/MODEL_JSON, model_dir/WEIGHTS_FILE
+    meta = read_meta(model_dir)
+    _file_ok(w)
+    try:
+        with safe_open(w, 'pt', device='cpu') as f: head, sd = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e: raise BadModel(w, f'damaged: not a complete safetensors file ({e}); {_FIX}') from None
+    if (sha := meta.get('weights_sha256')) is None:
+        warnings.warn(f'{js} records no weights_sha256 (saved by an older mask_recog): {w} is loaded unchecked; retrain the model to protect it')
+    elif sha256_file(w) != sha:
+        raise BadModel(w, f'its sha256 is not the weights_sha256 in {js}: these are not the weights model.json describes (replaced or damaged since); {_FIX}')
+    for k in ('arch', 'classes'):
+        if (h := head.get(f'mask_recog.{k}')) is not None and (json.loads(h) if k == 'classes' else h) != meta[k]:
+            raise BadModel(js, f'{k} {meta[k]!r}, but {w} was trained as {h}: model.json was edited or belongs to other weights; {_FIX}')
+    try: model = build_model(meta['arch'], len(meta['classes']), pretrained=False)
+    except Exception as e: raise BadModel(js, f"arch {meta['arch']!r} cannot be built here ({type(e).__name__}: {e}); {_FIX}") from None
+    if problem := _misfit(model.state_dict(), sd):
+        raise BadModel(w, f"does not fit {meta['arch']} with {len(meta['classes'])} classes, as {js.name} describes it: {problem}; {_FIX}")
+    model.load_state_dict(sd)
     return model.to(device).eval(), meta
 
 # %% ../nbs/02b_model.ipynb #1b96aca9

@@ -82,7 +82,7 @@ def run_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s)
     "The whole series: prepare SOURCE, lr_find, train, evaluate; everything lands in OUT with run.json"
     try: rec = run(source, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, valid_pct, test_pct,
                    extra=[e for e in (extra or '').split(',') if e], limit=limit, device=device)
-    except (PretrainedUnavailable, FileNotFoundError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-run: {e}')
+    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-run: {e}')
     for k, r in rec['results'].items():
         print(f"{k}: accuracy {r['accuracy']:.4f}, balanced accuracy {r['balanced_accuracy']:.4f} (n={r['n']})")
     print(f"steps {rec['steps']}; wrote {out}/run.json")

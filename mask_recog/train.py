@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/train.html.md"""
 
 # %% ../nbs/04_train.ipynb #3daf0cd6
 from __future__ import annotations
-import os, json, time, inspect, platform, tempfile, warnings
+import os, json, time, shlex, inspect, platform, tempfile, warnings
 try: import fcntl  # POSIX file locks
 except ImportError: fcntl = None
 from pathlib import Path
@@ -24,12 +24,12 @@ import mask_recog
 from .core import *
 from .data import load_split
 from .augment import tensor_dls, FitImage, IMAGENET_STATS, _cache_size
-from .model import make_learner, save_model, PretrainedUnavailable
+from .model import make_learner, model_folder, write_model, read_meta, PretrainedUnavailable, MODEL_JSON, WEIGHTS_FILE
 from .lr_find import resolve_lr
 
 # %% auto #0
-__all__ = ['binary_metrics', 'roc_auc', 'choose_threshold', 'KeepBest', 'EpochLog', 'train', 'model_matches', 'ensure_model',
-           'train_cli']
+__all__ = ['MIN_PER_CLASS', 'TRAIN_COLS', 'binary_metrics', 'roc_auc', 'choose_threshold', 'UntrainableData', 'check_trainable',
+           'KeepBest', 'EpochLog', 'train', 'model_matches', 'ensure_model', 'train_cli']
 
 # %% ../nbs/04_train.ipynb #76b64b5f
 def binary_metrics(p:np.ndarray, # probability of `with_mask`, one per image
@@ -68,6 +68,46 @@ def choose_threshold(p:np.ndarray, # validation probabilities of `with_mask`
     score = [binary_metrics(p, y, t)['balanced_accuracy'] for t in cands]
     best = max(score)
     return float(min((c for c, s in zip(cands, score) if s == best), key=lambda c: abs(c - .5)))
+
+# %% ../nbs/04_train.ipynb #981529f4
+MIN_PER_CLASS = 4  # images of each class needed in train and in valid: fewer can neither teach a class nor measure it (the shipped sample has 8-9 per class in valid, 5 at limit=32)
+TRAIN_COLS = ('label', 'split', 'cache')  # the manifest columns training reads
+
+class UntrainableData(ValueError): "A prepared dataset no classifier can be trained on; the message names the file, the problem and the fix"
+
+def _limited(n:dict, limit:int|None)->dict:
+    "Images per class that `split_tensors` keeps of `n` (`{class: count}`) with `limit`"
+    tot = sum(n.values())
+    return {c: max(1, round(limit * k / tot)) if k else 0 for c, k in n.items()} if limit and tot > limit else n
+
+def check_trainable(data:str|Path, # a `mask-recog-prepare` output folder
+                    limit:int|None=None # `train`'s `limit`: at most this many training images (and a third as many valid)
+                   )->dict:
+    "`{split: {class: images}}` that training on `data` will use; `UntrainableData` naming the file and the fix when it cannot train"
+    data = Path(data); man, rep = data/'manifest.csv', data/'report.json'
+    if not man.is_file(): raise UntrainableData(f"{man}: not found, so {data} is not a prepared dataset; run `mask-recog-prepare SOURCE --out {shlex.quote(str(data))}` first")
+    try: report = json.loads(rep.read_text(encoding='utf-8'))
+    except (OSError, ValueError) as e: report = f'cannot be read ({type(e).__name__}: {e})'
+    src = report.get('params', {}).get('source') if isinstance(report, dict) and isinstance(report.get('params'), dict) else None
+    fix = f"re-run `mask-recog-prepare {shlex.quote(str(src)) if src else 'SOURCE'} --out {shlex.quote(str(data))}`"
+    if not isinstance(report, dict): raise UntrainableData(f"{rep}: {report if isinstance(report, str) else 'not a JSON object'}; training checks the manifest against it: {fix}")
+    if not isinstance(report.get('rows'), int) or not isinstance(report.get('manifest_sha256'), str):
+        raise UntrainableData(f"{rep}: records no rows or manifest_sha256 (written by an older mask_recog?); training checks the manifest against them: {fix}")
+    try: df = pd.read_csv(man, keep_default_na=False, dtype=str)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e: raise UntrainableData(f"{man}: not a readable CSV ({type(e).__name__}: {str(e).strip()}); {fix}") from None
+    if missing := [c for c in TRAIN_COLS if c not in df.columns]: raise UntrainableData(f"{man}: no column {', '.join(missing)} (training reads {', '.join(TRAIN_COLS)}); {fix}")
+    if len(df) != report['rows']: raise UntrainableData(f"{man}: {len(df):,} rows, but {rep.name} says {report['rows']:,}: the manifest was cut or edited after prepare wrote it; {fix}")
+    if sha256_file(man) != report['manifest_sha256']: raise UntrainableData(f"{man}: its sha256 is not the manifest_sha256 in {rep.name}: edited or replaced after prepare wrote it; {fix}")
+    use = df[df.split.isin(['train', 'valid'])]
+    if odd := sorted(set(use.label) - set(CLASSES)): raise UntrainableData(f"{man}: unknown label(s) {', '.join(map(repr, odd))} in train or valid (expected {', '.join(CLASSES)}); {fix}")
+    counts = {s: _limited({c: int((use.split.eq(s) & use.label.eq(c)).sum()) for c in CLASSES}, l) for s, l in (('train', limit), ('valid', limit and max(1, limit // 3)))}
+    if short := [f'{n} {c} in {s}' for s, cs in counts.items() for c, n in cs.items() if n < MIN_PER_CLASS]:
+        lim = f' with limit={limit}' if limit else ''
+        raise UntrainableData(f"{man}: too few images to train a classifier{lim}: {', '.join(short)} (each class needs at least {MIN_PER_CLASS} in train and in valid); "
+                              + (f"raise the limit, or add photos of that class to the source and {fix}" if limit else f"add photos of that class to the source (or check its folder names) and {fix}"))
+    for c in use.cache:
+        if not (data/'cache'/c).is_file(): raise UntrainableData(f"{data/'cache'/c}: missing, a cached copy the manifest lists; {fix}")
+    return counts
 
 # %% ../nbs/04_train.ipynb #0a46b0b0
 class KeepBest(TrackerCallback):
@@ -111,7 +151,7 @@ def _export_dls(data:Path, size:int, cache_size:int, bs:int):
 
 # %% ../nbs/04_train.ipynb #69cfdf88
 def train(data:str|Path, # a `mask-recog-prepare` output folder
-          out:str|Path, # model folder to write
+          out:str|Path, # model folder to write (replaced whole when it holds a model)
           arch:str='resnet34', # architecture, any torchvision or fastai name (see `get_arch`)
           size:int=224, # input side in pixels
           epochs:int=40, # training epochs (one cycle; from ImageNet weights the first is with the body frozen)
@@ -126,72 +166,75 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
           device:str|None=None, # 'cuda', 'mps' or 'cpu' (default: `best_device()`, the best available)
          )->dict:
     "Train a mask classifier on `data` and write model.pkl, model.safetensors, model.json, history.csv, lr_find.png and metrics.json to `out`"
-    data, out = Path(data), Path(out); out.mkdir(parents=True, exist_ok=True)
+    data, out = Path(data), Path(out)
     if pretrained not in (True, False, 'auto'): raise ValueError(f"pretrained must be True, False or 'auto', not {pretrained!r}")
+    check_trainable(data, limit)  # before anything is written
+    replaced = (out/MODEL_JSON).exists() or (out/WEIGHTS_FILE).exists()
     dev = torch.device(best_device(device))
-    set_seed(seed, reproducible=dev.type == 'cpu')
-    if dev.type == 'cuda': torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels for these shapes
-    t0 = time.perf_counter()
-    dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit)
-    t_load = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as ck:
-        pre = bool(pretrained) and weights is None  # whether training starts from ImageNet weights
-        try: learn = make_learner(dls, arch, pre, weights, path=ck, label_smoothing=label_smoothing)
-        except PretrainedUnavailable as e:
-            if pretrained != 'auto': raise
-            warnings.warn(f"pretrained='auto': {e.__cause__ or e}; training {arch} from scratch instead")
-            pre, learn = False, make_learner(dls, arch, False, None, path=ck, label_smoothing=label_smoothing)
-        chosen = resolve_lr(lr, learn, out)
-        log = EpochLog()
-        best = KeepBest('valid_loss')
-        cbs = [best, log]
-        t1 = time.perf_counter()
-        if pre or weights: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
-        else: learn.fit_one_cycle(epochs, chosen, wd=wd, cbs=cbs)
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        t_train = time.perf_counter() - t1
-        probs, targs = learn.get_preds(dl=dls.valid)
-    p, yv = probs[:, 0].float().numpy(), targs.numpy()
-    thr = choose_threshold(p, yv)
-    valid = {'at_0.5': binary_metrics(p, yv, .5), 'at_threshold': binary_metrics(p, yv, thr)}
-    manifest = data/'manifest.csv'
-    meta = dict(arch=arch, size=size, cache_size=_cache_size(data), threshold=thr, lr=chosen, lr_mode=str(lr), epochs=epochs,
-                bs=bs, seed=seed, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=pre, weights=str(weights) if weights else None,
-                data=str(data), manifest_sha256=sha256_file(manifest), n_train=dls.train.n, n_valid=dls.valid.n,
-                device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
-                load_seconds=round(t_load, 2), train_seconds=round(t_train, 2),
-                train_img_per_s=round(dls.train.n // bs * bs * epochs / t_train, 1), versions=_versions())
-    learn.model.float()
-    save_model(learn.model, meta, out)
-    with atomic_write(out/'history.csv', 'w') as f: pd.DataFrame(log.rows).to_csv(f, index=False)
-    save_json(dict(split='valid', **valid, model=meta), out/'metrics.json')
-    # fastai's own export, for `load_learner` users: a plain file pipeline, every function importable from mask_recog/fastai
-    learn.dls = _export_dls(data, size, meta['cache_size'], bs)
-    learn.remove_cbs([c for c in learn.cbs if type(c).__name__ in ('MixedPrecision', 'ChannelsLast', 'KeepBest', 'EpochLog')])
-    learn.model.cpu()
-    tmp = out/'.model.pkl.tmp'
-    try: learn.export(tmp.resolve()); os.replace(tmp, out/'model.pkl')
-    finally: tmp.unlink(missing_ok=True)
-    return dict(valid=valid, meta=meta)
+    with model_folder(out) as stage:  # everything is written here, then renamed to `out` as one unit
+        set_seed(seed, reproducible=dev.type == 'cpu')
+        if dev.type == 'cuda': torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels for these shapes
+        t0 = time.perf_counter()
+        dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit)
+        t_load = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as ck:
+            pre = bool(pretrained) and weights is None  # whether training starts from ImageNet weights
+            try: learn = make_learner(dls, arch, pre, weights, path=ck, label_smoothing=label_smoothing)
+            except PretrainedUnavailable as e:
+                if pretrained != 'auto': raise
+                warnings.warn(f"pretrained='auto': {e.__cause__ or e}; training {arch} from scratch instead")
+                pre, learn = False, make_learner(dls, arch, False, None, path=ck, label_smoothing=label_smoothing)
+            chosen = resolve_lr(lr, learn, stage)
+            log = EpochLog()
+            best = KeepBest('valid_loss')
+            cbs = [best, log]
+            t1 = time.perf_counter()
+            if pre or weights: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
+            else: learn.fit_one_cycle(epochs, chosen, wd=wd, cbs=cbs)
+            if dev.type == 'cuda': torch.cuda.synchronize()
+            t_train = time.perf_counter() - t1
+            probs, targs = learn.get_preds(dl=dls.valid)
+        p, yv = probs[:, 0].float().numpy(), targs.numpy()
+        thr = choose_threshold(p, yv)
+        valid = {'at_0.5': binary_metrics(p, yv, .5), 'at_threshold': binary_metrics(p, yv, thr)}
+        manifest = data/'manifest.csv'
+        meta = dict(arch=arch, size=size, cache_size=_cache_size(data), threshold=thr, lr=chosen, lr_mode=str(lr), epochs=epochs,
+                    bs=bs, seed=seed, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=pre, weights=str(weights) if weights else None,
+                    data=str(data), manifest_sha256=sha256_file(manifest), n_train=dls.train.n, n_valid=dls.valid.n,
+                    device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
+                    load_seconds=round(t_load, 2), train_seconds=round(t_train, 2),
+                    train_img_per_s=round(dls.train.n // bs * bs * epochs / t_train, 1), versions=_versions())
+        learn.model.float()
+        meta = write_model(learn.model, meta, stage)  # adds weights_sha256
+        with atomic_write(stage/'history.csv', 'w') as f: pd.DataFrame(log.rows).to_csv(f, index=False)
+        save_json(dict(split='valid', **valid, model=meta), stage/'metrics.json')
+        # fastai's own export, for `load_learner` users: a plain file pipeline, every function importable from mask_recog/fastai
+        learn.dls = _export_dls(data, size, meta['cache_size'], bs)
+        learn.remove_cbs([c for c in learn.cbs if type(c).__name__ in ('MixedPrecision', 'ChannelsLast', 'KeepBest', 'EpochLog')])
+        learn.model.cpu()
+        learn.export(stage.resolve()/'model.pkl')
+    return dict(valid=valid, meta=meta, replaced=replaced)
 
 # %% ../nbs/04_train.ipynb #9e1c8c46
 def model_matches(model_dir:str|Path, # a model folder
                   data:str|Path, # a `prepare` output folder
                   **recipe # `train` arguments; the others are `train`'s defaults
                  )->bool:
-    "Whether `model_dir` holds a model trained on `data`'s current manifest with `recipe`"
-    f = Path(model_dir)/'model.json'
-    if not f.exists() or not (Path(data)/'manifest.csv').exists(): return False
-    try: meta = json.loads(f.read_text())
-    except ValueError: return False
+    "Whether `model_dir` holds a sound model (checked model.json, weights matching its sha256) trained on `data`'s current manifest with `recipe`"
+    w = Path(model_dir)/WEIGHTS_FILE
+    if not (Path(data)/'manifest.csv').exists() or not w.is_file(): return False
+    try: meta = read_meta(model_dir)
+    except (ValueError, OSError): return False  # damaged: train again
     want = {**{k: p.default for k, p in inspect.signature(train).parameters.items()}, **recipe}
-    return meta.get('manifest_sha256') == sha256_file(Path(data)/'manifest.csv') and all(meta.get(k) == want[k] for k in ['arch', 'size', 'epochs', 'bs', 'seed'])
+    return (meta.get('manifest_sha256') == sha256_file(Path(data)/'manifest.csv') and all(meta.get(k) == want[k] for k in ['arch', 'size', 'epochs', 'bs', 'seed'])
+            and meta.get('weights_sha256') == sha256_file(w))
 
 def ensure_model(data:str|Path, # a `prepare` output folder
                  out:str|Path, # the model folder
                  **recipe # `train` arguments (default: the full recipe)
                 )->Path:
     "`out`, after training a model there with `recipe` unless it already holds one of `data`'s current manifest"
+    check_trainable(data, recipe.get('limit'))
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.parent/f'.{out.name}.lock', 'w') as lock:  # notebooks run side by side: one trains, the others wait for it
         if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)
@@ -215,7 +258,8 @@ def train_cli(data:str, # a mask-recog-prepare output folder
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device))
-    except (PretrainedUnavailable, FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-train: {e}')
+    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError) as e: raise SystemExit(f'mask-recog-train: {e}')
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "
-          f"({v['n']} images); {res['meta']['train_seconds']} s, {res['meta']['train_img_per_s']} img/s; wrote {out}")
+          f"({v['n']} images); {res['meta']['train_seconds']} s, {res['meta']['train_img_per_s']} img/s; wrote {out}"
+          + (' (replacing the model folder that was there)' if res['replaced'] else ''))

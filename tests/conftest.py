@@ -1,4 +1,4 @@
-import os, shutil, pytest
+import os, json, time, shutil, socket, subprocess, contextlib, urllib.request, pytest
 from pathlib import Path
 
 FULL = {'faces': 'face-mask-4k', 'scenes': 'mask-scenes-571'}  # the developers' and CI's datasets, in $MASK_RECOG_DATA
@@ -69,3 +69,34 @@ def console_script(name:str, module:str, fn:str, tmp:Path)->list[str]:
     w = Path(tmp)/f'{name}.py'
     w.write_text(f'import sys\nfrom {module} import {fn}\nsys.exit({fn}())\n')
     return [sys.executable, str(w)]
+
+def free_port()->int:
+    "A TCP port on 127.0.0.1 that nothing listens on now"
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def untrained_model(folder:Path)->Path:
+    "A resnet18 at 64 px, untrained, saved in `folder`: for tests of mechanics that do not depend on what a model learned"
+    from mask_recog.model import build_model, save_model
+    return save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 64}, folder)
+
+@contextlib.contextmanager
+def serving(cmd:list, model_dir:Path, env:dict, log:Path, timeout:float=60):
+    "`cmd MODEL_DIR --port P` started in its own process, once /healthz answers: yields `(url, port, process, health)`; stopped on exit"
+    port = free_port()
+    with open(log, 'w') as f:
+        p = subprocess.Popen([*cmd, str(model_dir), '--port', str(port)], stdout=f, stderr=subprocess.STDOUT, env=env,
+                             cwd=Path(__file__).resolve().parents[1])
+    url, t0 = f'http://127.0.0.1:{port}', time.monotonic()
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(url + '/healthz', timeout=2) as r: health = json.load(r); break
+            except OSError: pass
+            if p.poll() is not None: pytest.fail(f'mask-recog-serve exited with {p.returncode}:\n{log.read_text()}')
+            if time.monotonic() - t0 > timeout: pytest.fail(f'mask-recog-serve did not answer within {timeout:g} s:\n{log.read_text()}')
+            time.sleep(.3)
+        yield url, port, p, health
+    finally:
+        p.terminate()
+        try: p.wait(10)
+        except subprocess.TimeoutExpired: p.kill(); p.wait()

@@ -4,10 +4,10 @@ the webcam (Chromium's fake camera), and save `images/app_screenshot.png`.
 
 The classifier is an untrained model (the mechanics), or the model folder named by `MASK_RECOG_APP_MODEL` (to make the
 screenshot with a trained one); the screenshot's caption says which."""
-import io, json, os, shutil, socket, subprocess, sys, time, urllib.request
+import io, json, os, shutil
 from pathlib import Path
 import pytest
-from conftest import console_script, is_full
+from conftest import console_script, is_full, serving, untrained_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = 'images/test/crowd_mask34.jpg'  # in mask-scenes-571: two masked faces; photo: alexlorenzo/masked-faces-detection
@@ -25,35 +25,16 @@ def browser_bits():
 @pytest.fixture(scope='module')
 def model_dir(tmp_path_factory):
     if m := os.environ.get('MASK_RECOG_APP_MODEL'): return Path(m)
-    from mask_recog.model import build_model, save_model
-    return save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 64}, tmp_path_factory.mktemp('model')/'untrained')
-
-def free_port():
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+    return untrained_model(tmp_path_factory.mktemp('model')/'untrained')
 
 @pytest.fixture(scope='module')
 def server(browser_bits, detector_models, model_dir, tmp_path_factory):
     "`mask-recog-serve MODEL_DIR --port P` (the console script when installed, else a wrapper file as pip writes one)"
     cmd = console_script('mask-recog-serve', 'mask_recog.app', 'serve_cli', tmp_path_factory.mktemp('bin'))
-    port, log = free_port(), tmp_path_factory.mktemp('log')/'serve.log'
     env = {**os.environ, 'MASK_RECOG_MODELS': str(detector_models), 'OMP_NUM_THREADS': '2'}
-    with open(log, 'w') as f:
-        p = subprocess.Popen([*cmd, str(model_dir), '--port', str(port)], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    url, t0 = f'http://127.0.0.1:{port}/', time.monotonic()
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + 'healthz', timeout=2) as r: health = json.load(r); break
-            except OSError: pass
-            if p.poll() is not None: pytest.fail(f'mask-recog-serve exited with {p.returncode}:\n{log.read_text()}')
-            if time.monotonic() - t0 > 60: pytest.fail(f'mask-recog-serve did not answer within 60 s:\n{log.read_text()}')
-            time.sleep(.3)
+    with serving(cmd, model_dir, env, tmp_path_factory.mktemp('log')/'serve.log') as (url, _, _, health):
         assert health['status'] == 'ok'
-        yield url
-    finally:
-        p.terminate()
-        try: p.wait(10)
-        except subprocess.TimeoutExpired: p.kill(); p.wait()
+        yield url + '/'
 
 @pytest.fixture(scope='module')
 def driver(browser_bits, tmp_path_factory):

@@ -52,8 +52,8 @@ def test_folder(cli, scenes, scene_photos, model_dir, env, tmp_path):
     shutil.copy(scenes/scene_photos[0], d/'a.jpg'); shutil.copy(scenes/scene_photos[2], d/'sub'/'b.jpg')
     (d/'broken.jpg').write_bytes((scenes/scene_photos[1]).read_bytes()[:300])   # a truncated photo
     r = run(cli, model_dir, d, '--out', tmp_path/'out', env=env)
-    assert r.returncode == 0, r.stderr
-    assert [Path(x['source']).name for x in records(r.stdout)] == ['a.jpg', 'b.jpg']
+    assert r.returncode == 1 and '1 of 3 images failed' in r.stderr, r.stderr   # an image failed: exit status 1, the others processed
+    assert [(Path(x['source']).name, 'error' in x) for x in records(r.stdout)] == [('a.jpg', False), ('broken.jpg', True), ('b.jpg', False)]
     assert f'skipped {d/"broken.jpg"}:' in r.stderr and '1 skipped' in r.stderr
     assert sorted(p.relative_to(tmp_path/'out').as_posix() for p in (tmp_path/'out').rglob('*.jpg')) == ['a.jpg', 'sub/b.jpg']
 

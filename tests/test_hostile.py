@@ -62,3 +62,12 @@ def test_killed_prepare_leaves_no_workers(tmp_path):
         time.sleep(0.1)
     alive = [k for k in kids if Path(f'/proc/{k}').exists() and 'Z' not in Path(f'/proc/{k}/stat').read_text().split()[2]]
     assert alive == [], f'workers {alive} outlived their killed parent by 5 s'
+
+def test_one_class_source_warns(tmp_path):
+    d = tmp_path/'set'/'with_mask'; d.mkdir(parents=True)
+    for f in sorted((sample_path()/'with_mask').glob('*.jpg'))[:12]: (d/f.name).write_bytes(f.read_bytes())
+    r = _run([str(tmp_path/'set'), '--out', str(tmp_path/'out')], os.environ.copy(), tmp_path, timeout=60)
+    assert r.returncode == 0, r.stderr   # the manifest is right; it is training that refuses it (see test_model_hostile.py)
+    rep = json.loads((tmp_path/'out'/'report.json').read_text())
+    assert any('no usable without_mask images in the train split' in w for w in rep['warnings']), rep['warnings']
+    assert 'warning: no usable without_mask images in the train split' in r.stderr, r.stderr
