@@ -7,18 +7,18 @@ Docs: https://mask-recog.github.io/mask_recog/app.html.md"""
 # %% auto #0
 __all__ = ['MAX_BYTES', 'MAX_UPLOAD_PIXELS', 'FORMATS', 'KINDS', 'PAGE', 'LOOPBACK', 'SAFE_METHODS', 'JOBS', 'WAIT_S',
            'RELOAD_PIXELS', 'UploadError', 'sniff_format', 'check_upload', 'read_upload', 'data_url', 'render_page',
-           'Slots', 'release_memory', 'split_host', 'host_allowed', 'same_origin', 'make_app', 'local_names',
-           'listen_socket', 'colab_url', 'Demo', 'serve', 'serve_cli']
+           'Slots', 'split_host', 'host_allowed', 'same_origin', 'make_app', 'local_names', 'listen_socket',
+           'colab_url', 'Demo', 'serve', 'serve_cli']
 
 # %% ../nbs/08_app.ipynb #921ad9f1
-import os, re, sys, io, time, math, errno, base64, socket, asyncio, threading, warnings, collections
+import os, re, sys, io, time, math, errno, base64, socket, asyncio, threading, collections
 from pathlib import Path
 from urllib.parse import urlsplit
 import numpy as np, cv2
 from PIL import Image
 from fastcore.script import call_parse
 from .core import *
-from .data import BadImage, load_rgb, IMG_EXTS
+from .data import BadImage, load_rgb, claimed_pixels, IMG_EXTS
 from .detect import MAX_FRAME_SIDE, load_detector, load_classifier, detect, annotate
 
 # %% ../nbs/08_app.ipynb #e3d761cb
@@ -41,18 +41,6 @@ def sniff_format(data:bytes # the file's first bytes (12 are enough)
 def _mb(n:int)->str: return f'{n / 2**20:.3g} MB' if n >= 2**17 else f'{n / 2**10:.3g} KB' if n >= 2**10 else f'{n} bytes'
 def _mp(n:int)->str: return f"{n / 1e6:{'.3g' if n < 1e9 else ',.0f'}} megapixels"
 
-def _claimed_pixels(data:bytes)->tuple[int, str]:
-    "How many pixels the image header in `data` claims, and as what ('8000×8000'); nothing is decoded; raises `BadImage`"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im: w, h = im.size; return w * h, f'{w}×{h}'
-    except Image.DecompressionBombError as e:   # over twice PIL's own limit: its message holds the count
-        n = int(m[1]) if (m := re.search(r'\((\d+) pixels\)', str(e))) else 2**62
-        return n, f'{n:,}'
-    except Image.UnidentifiedImageError: raise BadImage('no image header that the decoder recognizes') from None
-    except Exception as e: raise BadImage(f'cannot read its header: {e}') from None
-
 _HEAD = 64 * 1024  # the first bytes of an upload checked before it waits for its turn: they hold nearly every image's header
 
 def check_upload(data:bytes, # the file's bytes, or its first `_HEAD` bytes
@@ -71,7 +59,7 @@ def check_upload(data:bytes, # the file's bytes, or its first `_HEAD` bytes
     if ext and ext not in IMG_EXTS: raise UploadError(415, f'{name}: {ext} files are not images: upload a {KINDS} photo')
     fmt = sniff_format(data[:16])
     if fmt is None: raise UploadError(415, f'{name} is not a {KINDS} image (its content is not one of these formats)')
-    try: n, size = _claimed_pixels(data)
+    try: n, size = claimed_pixels(bytes(data))
     except BadImage as e:
         if whole: raise UploadError(400, f'{name} could not be decoded as a {fmt} image: {e}') from None
         return fmt
@@ -201,14 +189,6 @@ class Slots:
                 try: loop.call_soon_threadsafe(_grant, turn); return
                 except RuntimeError: pass   # that waiter's event loop has closed: the next one
             self.free += 1
-
-# %% ../nbs/08_app.ipynb #47628ef7
-def release_memory()->bool:
-    "Hand the C heap's free memory back to the OS (glibc's `malloc_trim`): True when it ran, False where there is none (macOS, Windows, musl)"
-    try: import ctypes; trim = ctypes.CDLL('libc.so.6').malloc_trim
-    except (OSError, AttributeError): return False
-    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    trim(0); return True
 
 # %% ../nbs/08_app.ipynb #68ff3389
 LOOPBACK = ('localhost', '127.0.0.1', '::1')  # the Host names of a server on a loopback address

@@ -7,14 +7,14 @@ Docs: https://mask-recog.github.io/mask_recog/core.html.md"""
 # %% ../nbs/00_core.ipynb #9bd98df2
 from __future__ import annotations
 import os, re, sys, io, json, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
-import http.server, threading, functools, importlib.util, zlib
+import http.server, threading, functools, importlib.util, zlib, ctypes, platform
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'scratch_dir', 'clean_scratch',
            'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'sample_path',
            'export_library', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download',
-           'serve_dir', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract']
+           'serve_dir', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -285,3 +285,11 @@ def safe_extract(archive:str|Path, # a .zip, .tar, .tar.gz, .tgz, .tar.bz2 or .t
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
+
+# %% ../nbs/00_core.ipynb #e4c31fde
+def release_memory()->bool:
+    "Hand the C heap's free memory back to the OS (glibc's `malloc_trim`): True when it ran, False where there is none (macOS, Windows, musl)"
+    try: trim = ctypes.CDLL('libc.so.6').malloc_trim
+    except (OSError, AttributeError): return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0); return True

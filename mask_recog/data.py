@@ -21,9 +21,10 @@ from .core import *
 __all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MAX_PIXELS',
            'MAX_FILE_BYTES', 'CROP_MARGIN', 'MIN_SIDE', 'MAX_DIST', 'MANIFEST_COLS', 'norm_label', 'scan_folder',
            'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind', 'scan_source',
-           'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'BadImage', 'load_rgb', 'crop_box',
-           'inspect_file', 'near_pairs', 'group_rows', 'split_of', 'assign_splits', 'default_out', 'prepare',
-           'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples', 'prepare_cli']
+           'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'BadImage', 'load_rgb',
+           'claimed_pixels', 'crop_box', 'inspect_file', 'near_pairs', 'group_rows', 'split_of', 'assign_splits',
+           'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig',
+           'show_samples', 'prepare_cli']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -273,6 +274,10 @@ def _to_rgb(im:Image.Image)->Image.Image:
         im = Image.alpha_composite(bg, im)
     return im.convert('RGB') if im.mode != 'RGB' else im
 
+def _draft(im:Image.Image, max_side:int|None):
+    "Have a JPEG decoder scale `im` by 1/2, 1/4 or 1/8 (a fraction of the work) as far as the longer side stays at least `max_side`"
+    if max_side and im.format == 'JPEG' and max(im.size) > max_side: im.draft('RGB', tuple(-(-v * max_side // max(im.size)) for v in im.size))
+
 def load_rgb(src:str|Path|bytes, # file path or the file's bytes
              max_pixels:int=MAX_PIXELS, # refuse images claiming more pixels than this, before decoding
              max_side:int|None=None # the caller needs no more than this many pixels a side: JPEGs decode at a reduced scale, others are shrunk after decoding
@@ -290,8 +295,7 @@ def load_rgb(src:str|Path|bytes, # file path or the file's bytes
             im = Image.open(io.BytesIO(data))
             fmt = im.format
             if im.width * im.height > max_pixels: raise BadImage(f'decompression bomb: header claims {im.width}x{im.height} pixels')
-            if max_side and fmt == 'JPEG' and max(im.size) > max_side:  # DCT scaling: 1/2, 1/4 or 1/8 of the work, never below `max_side`
-                im.draft('RGB', tuple(-(-v * max_side // max(im.size)) for v in im.size))
+            _draft(im, max_side)
             im.load()
             ImageOps.exif_transpose(im, in_place=True)  # no full-size copy when nothing turns
             if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
@@ -300,6 +304,24 @@ def load_rgb(src:str|Path|bytes, # file path or the file's bytes
     except UnidentifiedImageError: raise BadImage('not an image: no known image format in its bytes')
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise BadImage(f'decompression bomb: {e}')
     except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e: raise BadImage(f'cannot decode: {e}')
+
+# %% ../nbs/01_data.ipynb #dc61af77
+def claimed_pixels(src:str|Path|bytes, # a file path or the file's bytes
+                   max_side:int|None=None # count a JPEG at the reduced scale `load_rgb(..., max_side=max_side)` decodes it at
+                  )->tuple[int, str]:
+    "The pixels the image header of `src` claims, and how it says so ('8000×8000'), decoding nothing; raises `BadImage`"
+    if not isinstance(src, bytes) and (problem := _file_problem(Path(src))[1]): raise BadImage(problem)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im:
+                claim = f'{im.width}×{im.height}'; _draft(im, max_side)
+                return im.width * im.height, claim
+    except Image.DecompressionBombError as e:   # over twice PIL's own limit: only its message holds the count
+        n = int(m[1]) if (m := re.search(r'\((\d+) pixels\)', str(e))) else 2**62
+        return n, f'{n:,}'
+    except UnidentifiedImageError: raise BadImage('not an image: no known image format in its bytes') from None
+    except Exception as e: raise BadImage(f'cannot read its header: {type(e).__name__}: {e}') from None
 
 # %% ../nbs/01_data.ipynb #0eea1354
 CROP_MARGIN = 0.2  # fraction of a face box's size added on each side when cropping faces (training and detection alike)

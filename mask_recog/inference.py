@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #79147ecc
 from __future__ import annotations
-import os, io, sys, glob, json, time, ctypes, inspect, tempfile, warnings, threading, contextlib
+import os, io, sys, glob, json, time, inspect, tempfile, warnings, threading, contextlib
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
@@ -14,12 +14,12 @@ from torch import nn
 from PIL import Image
 from fastcore.script import call_parse
 from .core import *
-from .data import BadImage, load_rgb, load_split, IMG_EXTS, MAX_PIXELS, _to_rgb
+from .data import BadImage, load_rgb, claimed_pixels, load_split, IMG_EXTS, MAX_PIXELS, _to_rgb
 from .model import load_model, to_batch, predict_probs, read_meta, check_meta, BadModel, MODEL_JSON
 
 # %% auto #0
 __all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'PixelBudget',
-           'claimed_pixels', 'onnx_props', 'ort_device', 'onnx_session', 'native_bf16', 'autocast_dtype', 'Classifier',
+           'decode_pixels', 'onnx_props', 'ort_device', 'onnx_session', 'native_bf16', 'autocast_dtype', 'Classifier',
            'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx', 'split_accuracy', 'int8_report',
            'expand_inputs', 'predict_cli', 'export_cli']
 
@@ -59,9 +59,6 @@ def item_name(item, # one input of `Classifier.predict`
     return f'item {i} ({kind})'
 
 # %% ../nbs/06_inference.ipynb #62e48750
-try: _malloc_trim = ctypes.CDLL(None).malloc_trim  # glibc: hands freed memory back to the OS
-except Exception: _malloc_trim = None  # other C libraries return large blocks by themselves
-
 class PixelBudget:
     "A cap on the pixels decoded at once by several threads: `with budget(n):` waits until `n` more fit (an image over the whole budget waits to run alone)"
     def __init__(self, pixels:int=MAX_PIXELS # the most pixels being decoded at once
@@ -75,24 +72,16 @@ class PixelBudget:
         try: yield
         finally:
             with self._cv: self.used -= n; self._cv.notify_all()
-            if n >= self.pixels // 4 and _malloc_trim is not None: _malloc_trim(0)  # else each decode thread keeps the memory of its largest image
+            if n >= self.pixels // 4: release_memory()  # else each decode thread keeps the memory of its largest image
 
-def claimed_pixels(item, # a path or the file's bytes (anything else counts 0)
-                   max_side:int|None=MAX_DECODE_SIDE # JPEGs are counted at the reduced scale `load_rgb` decodes them at for this side
-                  )->int:
-    "The pixels the image header of `item` claims, read without decoding; 0 when it cannot tell (a path that is no regular file is not opened)"
-    if isinstance(item, (str, Path)):
-        if not Path(item).is_file(): return 0  # a FIFO would block the open
-        src = item
-    elif isinstance(item, (bytes, bytearray, memoryview)): src = io.BytesIO(item)
-    else: return 0
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(src) as im:
-                if max_side and im.format == 'JPEG' and max(im.size) > max_side: im.draft('RGB', (max_side, max_side))  # sets the size it will decode to
-                return im.width * im.height
-    except Exception: return 0  # not an image, or too large: the decode says why
+def decode_pixels(item, # an input of `Classifier.predict`
+                  max_side:int|None=MAX_DECODE_SIDE # as `as_rgb` decodes it
+                 )->int:
+    "The pixels decoding `item` will hold (`claimed_pixels`); 0 for decoded images and for what cannot be read (the decode says why)"
+    if isinstance(item, (bytearray, memoryview)): item = bytes(item)
+    if not isinstance(item, (str, Path, bytes)): return 0
+    try: return claimed_pixels(item, max_side)[0]
+    except BadImage: return 0
 
 DECODES = PixelBudget()  # the one budget every `Classifier` of this process decodes files under
 
@@ -283,7 +272,7 @@ class Classifier:
         "`(image, None)` or `(None, reason)` per item: files decoded in threads, to at most `max_side`, then shrunk to `cache_size` there, so a batch holds small images"
         def one(o):
             try:
-                with DECODES(claimed_pixels(o, self.max_side)): return self._shrink(as_rgb(o, bgr, self.max_side)), None
+                with DECODES(decode_pixels(o, self.max_side)): return self._shrink(as_rgb(o, bgr, self.max_side)), None
             except BadImage as e: return None, str(e)
             except OSError as e: return None, f'cannot read: {e.strerror or e}'
         if self.workers > 1 and sum(isinstance(o, (str, Path)) for o in items) > 1:
