@@ -21,9 +21,9 @@ __all__ = ['SPLITS', 'YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', '
            'face_box', 'photo_split', 'model_file', 'fetch_model', 'yunet_file', 'ultraface_file', 'no_faces', 'as_bgr',
            'read_bgr', 'YuNet', 'UltraFace', 'box_iou', 'fuse_detections', 'Fused', 'Tiled', 'HaarCascade',
            'load_detector', 'face_crops', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
-           'evaluate_detection', 'detection_table', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration',
-           'photo_groups', 'leak_free_photos', 'crossfit_calibration', 'input_kind', 'FrameReader', 'detect_cli',
-           'calibrate_cli']
+           'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid', 'fit_box_calibration',
+           'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos', 'crossfit_calibration',
+           'input_kind', 'FrameReader', 'detect_cli', 'calibrate_cli']
 
 # %% ../nbs/07_detect.ipynb #16caff42
 SPLITS = ('train', 'valid', 'test')
@@ -446,19 +446,24 @@ def match_boxes(truth:np.ndarray, # labelled boxes `(n, 4)`: x, y, w, h
 def score_detections(records:list, # `evaluate_detection(...)['records']`, or a subset of them
                      iou:tuple=(0.5, 0.3) # IoU thresholds
                     )->dict:
-    "Per IoU: per class `found` and `found_correct` shares, and the `unmatched` share of detections"
+    "Per IoU: per class `found` and `found_correct` shares, the `unmatched` share of detections, and per predicted label (`alerts`) its detections and their unmatched share"
     out = {}
     for t in iou:
         n, found, correct, dets, unmatched = {c: 0 for c in CLASSES}, {c: 0 for c in CLASSES}, {c: 0 for c in CLASSES}, 0, 0
+        said, wrong = {c: 0 for c in CLASSES}, {c: 0 for c in CLASSES}  # per predicted label: detections, those matching no face
         for r in records:
             m = match_boxes([b for _, b in r['truth']], [f['box'] for f in r['faces']], t)
             for i, (lab, _) in enumerate(r['truth']):
                 n[lab] += 1
                 if i in m: found[lab] += 1; correct[lab] += r['faces'][m[i]]['label'] == lab
             dets += len(r['faces']); unmatched += len(r['faces']) - len(m)
+            hit = set(m.values())
+            for j, f in enumerate(r['faces']):
+                if f.get('label') in said: said[f['label']] += 1; wrong[f['label']] += j not in hit
         labelled = any(f['label'] for r in records for f in r['faces'])
         out[t] = {**{c: {'faces': n[c], 'found': found[c] / max(n[c], 1), 'found_correct': correct[c] / max(n[c], 1) if labelled else None} for c in CLASSES},
-                  'detections': dets, 'unmatched': unmatched / max(dets, 1)}
+                  'detections': dets, 'unmatched': unmatched / max(dets, 1),
+                  'alerts': {c: {'detections': said[c], 'unmatched': wrong[c] / max(said[c], 1)} for c in CLASSES} if labelled else None}
     return out
 
 def _shrunk_by(path:Path, frame:np.ndarray)->float:
@@ -494,7 +499,7 @@ def evaluate_detection(scenes_dir:str|Path, # a labelled scene set, YOLO (e.g. m
 # %% ../nbs/07_detect.ipynb #51c9d9f1
 def detection_table(results:dict # `{method name: evaluate_detection result}`
                    )->pd.DataFrame:
-    "Found / found-and-correct per class and unmatched detections, in %, one row per method and IoU threshold"
+    "Found / found-and-correct per class, unmatched detections, and the unmatched share of each predicted label, in %, one row per method and IoU threshold"
     rows = []
     for name, r in results.items():
         for t, s in r['scores'].items():
@@ -502,8 +507,48 @@ def detection_table(results:dict # `{method name: evaluate_detection result}`
             for c in CLASSES:
                 row[f'{c} found'] = round(100 * s[c]['found'], 1)
                 row[f'{c} found+correct'] = None if s[c]['found_correct'] is None else round(100 * s[c]['found_correct'], 1)
-            rows.append({**row, 'unmatched': round(100 * s['unmatched'], 1), 'detections': s['detections']})
+            row.update({'unmatched': round(100 * s['unmatched'], 1), 'detections': s['detections']})
+            for c, a in (s.get('alerts') or {}).items(): row[f'said {c}: unmatched'] = round(100 * a['unmatched'], 1)
+            rows.append(row)
     return pd.DataFrame(rows).set_index(['method', 'IoU ≥'])
+
+# %% ../nbs/07_detect.ipynb #4d02cc7a
+def unmatched_detections(records:list, # `evaluate_detection(...)['records']`
+                         iou:float=0.3, # least IoU of a match
+                         label:str|None=None # only detections labelled so (None: all)
+                        )->list[tuple[str, dict]]:
+    "`(photo path, face)` for every detection in `records` (labelled `label`) that matches no labelled face at `iou`"
+    out = []
+    for r in records:
+        hit = set(match_boxes([b for _, b in r['truth']], [f['box'] for f in r['faces']], iou).values())
+        out += [(r['path'], f) for j, f in enumerate(r['faces']) if j not in hit and (label is None or f.get('label') == label)]
+    return out
+
+# %% ../nbs/07_detect.ipynb #db74e6c7
+def false_alarm_grid(scenes_dir:str|Path, # the scene set the records come from
+                     found:list, # `(photo path, face)` pairs, e.g. from `unmatched_detections`
+                     fname:str|Path, # destination .png
+                     n:int=40, # most crops shown (a random sample, `seed`)
+                     cols:int=8, # crops per row
+                     side:int=96, # pixels a crop
+                     seed:int=0 # sample seed
+                    )->Path:
+    "Save a grid of up to `n` of the `found` face crops (with `CROP_MARGIN`), each captioned with its label and probability"
+    if not found: raise ValueError('no detections to show')
+    pick = sorted(np.random.default_rng(seed).choice(len(found), min(n, len(found)), replace=False))
+    rows = -(-len(pick) // cols)
+    grid = np.full((rows * (side + 14), cols * side, 3), 255, np.uint8)
+    path, frame = None, None
+    for k, i in enumerate(pick):
+        p, f = found[i]
+        if p != path: path, frame = p, read_bgr(Path(scenes_dir)/p)  # as `evaluate_detection` read it: the boxes fit
+        x0, y0, x1, y1 = crop_box(('xywh', *f['box']), frame.shape[1], frame.shape[0])
+        r, c = divmod(k, cols)
+        grid[r * (side + 14):r * (side + 14) + side, c * side:(c + 1) * side] = cv2.resize(frame[y0:y1, x0:x1], (side, side), interpolation=cv2.INTER_AREA)
+        txt = f"{'mask' if f.get('label') == 'with_mask' else 'none'} {f.get('prob_with_mask', float('nan')):.2f}"
+        cv2.putText(grid, txt, (c * side + 2, r * (side + 14) + side + 11), cv2.FONT_HERSHEY_SIMPLEX, .35, COLORS.get(f.get('label'), (0, 0, 0)), 1, cv2.LINE_AA)
+    with atomic_write(fname) as fh: Image.fromarray(grid[..., ::-1]).quantize(64).save(fh, 'PNG', optimize=True)
+    return Path(fname)
 
 # %% ../nbs/07_detect.ipynb #242a90ad
 CAL_KEYS = ('dx', 'dy', 'sw', 'sh')  # centre shift in box widths / heights, width and height ratios
@@ -723,7 +768,7 @@ class _Output:
         if keep and self.n: os.chmod(self.tmp, 0o666 & ~_umask()); os.replace(self.tmp, self.out)
         else: self.tmp.unlink(missing_ok=True)
 
-def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask')}
+def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'track', 'track_label') if k in f}  # track keys with --events
 def _error_line(src, i, t, e): print(json.dumps({'source': src, 'frame': i, 'time': t, 'error': ' '.join(str(e).split())}), flush=True)
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
@@ -746,10 +791,14 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
                calibration:str=None, # box calibration JSON (mask-recog-calibrate): boxes drawn as a labelled set draws them
                tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never; faster)
                device:str=None, # cuda, mps or cpu (default: best available)
+               events:bool=False, # follow faces across frames (video, camera, stream) and also print one JSON line per track event: started, mask_on, mask_off, ended
+               camera:str=None, # with --events: the camera's name in events (default: INPUT)
+               best_crops:str=None, # with --events: save each track's best view of the face in this folder (CAMERA-TRACK.jpg)
               ):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, faces} or {…, error}), frames/s on stderr; exit status 1 when an image failed or the input could not be read"
     log = lambda m: print(m, file=sys.stderr, flush=True)
     if every < 1: raise SystemExit(f'mask-recog-detect: --every {every}: must be 1 or more')
+    if best_crops and not events: raise SystemExit('mask-recog-detect: --best-crops needs --events (crops are of tracks)')
     # Before PyTorch loads: its OpenMP threads sleep between frames instead of spinning, which would take the cores
     # from YuNet and ONNX Runtime (and, on a shared machine, made classification 10-20 times slower here)
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -757,7 +806,12 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
         reader = FrameReader(input, retries=retries, log=log)
         output = _Output(out, reader.kind, input)
         cal = load_calibration(calibration) if calibration else None
+        if events and reader.kind in ('image', 'folder'): raise ValueError(f"--events follows faces across the frames of a video, camera or stream; {input} is {'an image' if reader.kind == 'image' else 'a folder of images'}")
         det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device, log=log)
+        if events:
+            from mask_recog.track import Tracker, annotate_tracks  # track builds on this module
+            tracker = Tracker(camera=camera or input, threshold=_threshold(clf), crops_dir=best_crops)
+        else: tracker = None
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-detect: {e}')
     stop = {'why': None}
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
@@ -770,11 +824,13 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
             if i % every == 0:
                 try: faces = detect(frame, det, clf, calibration=cal)
                 except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log(f'skipped frame {i} of {src}: {e}'); _error_line(src, i, t, e); continue
+                if tracker is not None: tracker.fps = reader.fps or 25.; evs = tracker.update(faces, i, t, frame)  # faces gain `track`
                 print(json.dumps({'source': src, 'frame': i, 'time': t, 'faces': [_face_json(f) for f in faces]}), flush=True)
+                for ev in (evs if tracker is not None else []): print(json.dumps(ev), flush=True)
                 n_done += 1; n_faces += len(faces)
             if output.out is not None:
                 output.fps = reader.fps or 25.
-                try: output.write(src, annotate(frame, faces))
+                try: output.write(src, annotate(frame, faces) if tracker is None else annotate_tracks(frame, faces))
                 except (OSError, ValueError, cv2.error) as e:
                     if output.mode == 'video': raise
                     n_bad += 1; log(f'cannot write the annotated {src}: {e}')  # one image: report it, carry on
@@ -785,6 +841,10 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
     except (ConnectionError, ValueError) as e: err = str(e)
     finally:
         reader.close()
+        if tracker is not None and stop['why'] != 'stdout closed':   # the stream is over: every track ends
+            try:
+                for ev in tracker.finish(): print(json.dumps(ev), flush=True)
+            except BrokenPipeError: sys.stdout = open(os.devnull, 'w')
         _signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})  # finish the output file undisturbed
         try: output.close(keep=True)
         finally: _signals(old)

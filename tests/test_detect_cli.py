@@ -144,3 +144,30 @@ def test_calibrate_then_detect(cli, scenes, scene_photos, model_dir, env, tmp_pa
     (tmp_path/'bad.json').write_text('{"any": 1}')
     r = run(cli, model_dir, src, '--calibration', tmp_path/'bad.json', env=env)
     assert r.returncode != 0 and 'bad.json: not a box calibration' in r.stderr
+
+def test_events_on_a_pan(cli, scenes, model_dir, env, tmp_path):
+    "A 2-s video panning across a real scene, through --events: each labelled face keeps one track id; each track starts once and ends once"
+    from mask_recog.track import pan_frames, write_video
+    from mask_recog.detect import scan_scenes, face_box, match_boxes
+    items = scan_scenes(scenes)[0]
+    photo = 'images/train/crowd_mask163.jpg' if is_full(scenes) else 'images/train/scene00.jpg'  # two faces ~100 px wide; four sample faces
+    img = cv2.imread(str(scenes/photo)); h, w = img.shape[:2]
+    boxes = [face_box(it['box'], w, h) for it in items if it['path'] == photo]
+    frames, moved = pan_frames(img, boxes, n=30)
+    vid = write_video(frames, tmp_path/'pan.mp4')
+    r = run(cli, model_dir, vid, '--events', '--camera', 'door', '--best-crops', tmp_path/'crops', '--out', tmp_path/'out.mp4', env=env)
+    assert r.returncode == 0, r.stderr
+    recs = records(r.stdout)
+    lines, evs = [x for x in recs if 'faces' in x], [x for x in recs if 'event' in x]
+    assert len(lines) == 30 and n_frames(tmp_path/'out.mp4') == 30
+    for k in range(len(boxes)):   # the detection of labelled face k carries one track id through the pan
+        ids = [fr['faces'][m[0]]['track'] for fr, bs in zip(lines, moved) if (m := match_boxes([bs[k]], [f['box'] for f in fr['faces']], 0.3))]
+        assert len(ids) >= 24 and len(set(ids)) == 1, (k, ids)
+    seqs = {}
+    for e in evs: seqs.setdefault(e['track'], []).append(e['event'])
+    assert len(seqs) >= len(boxes)
+    for t, seq in seqs.items(): assert seq[0] == 'started' and seq[-1] == 'ended' and seq.count('started') == seq.count('ended') == 1, (t, seq)
+    assert {e['camera'] for e in evs} == {'door'} and all(e['frame'] < 30 for e in evs)
+    assert sorted(p.name for p in (tmp_path/'crops').iterdir()) == sorted(f'door-{t}.jpg' for t in seqs)
+    r = run(cli, model_dir, scenes/photo, '--events', env=env)   # one photo has no frames to follow faces across
+    assert r.returncode != 0 and '--events follows faces across the frames' in r.stderr
