@@ -17,6 +17,8 @@ or the download cache. Linux only (/proc).
 """
 import os, sys, io, json, time, socket, argparse, tempfile, threading, statistics, subprocess, http.client, collections
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tests'))
+from support import free_port, untrained_model  # shared with the tests
 
 p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument('model_dir', nargs='?', help='classifier model folder (default: an untrained resnet18 at 64 px, made in a temporary folder)')
@@ -32,8 +34,7 @@ if not Path('/proc/self/status').exists(): sys.exit('hostile_load.py reads the s
 from PIL import Image
 tmp = Path(tempfile.mkdtemp(prefix='hostile_load-'))
 if a.model_dir is None:
-    from mask_recog.model import build_model, save_model
-    a.model_dir = str(save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 64}, tmp/'untrained'))
+    a.model_dir = str(untrained_model(tmp/'untrained'))
     model_note = 'an untrained resnet18 at 64 px'
 else: model_note = a.model_dir
 
@@ -66,9 +67,6 @@ HOSTILE = {   # kind → (file name, bytes) or a special sender
 }
 
 if a.no_edge: del HOSTILE['budget-edge JPEG 6000x6000']
-
-def free_port():
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def multipart(name, data, boundary='----hostileload'):
     return (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()

@@ -21,8 +21,9 @@ from .core import *
 from .data import load_split
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'mask_augs', 'BatchAug', 'fit_image', 'load_images', 'FitImage', 'TensorLoader', 'split_tensors',
-           'tensor_dls', 'show_augs']
+__all__ = ['IMAGENET_STATS', 'FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug',
+           'jpeg_roundtrip', 'fit_image', 'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'split_tensors',
+           'tensor_dls', 'show_augs', 'show_framing']
 
 # %% ../nbs/02_augment.ipynb #6f248218
 IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # normalization of every model here
@@ -40,9 +41,27 @@ def mask_augs(flip:bool=True, # random horizontal flips (faces are not upside do
     return aug_transforms(do_flip=flip, flip_vert=False, max_rotate=max_rotate, min_zoom=min_zoom, max_zoom=max_zoom,
                           max_lighting=max_lighting, max_warp=max_warp, p_affine=p_affine, p_lighting=p_lighting)
 
+# %% ../nbs/02_augment.ipynb #62c9bf16
+FRAMING_GROUPS = ('box', 'small', 'camera')  # the detector-framing augmentation groups of `BatchAug`, in the order they are recorded
+
+def parse_framing(framing:str|list|tuple|None # comma-separated subset of `FRAMING_GROUPS`, 'all', or 'none' / '' / None for none
+                 )->tuple:
+    "The framing groups `framing` names, in `FRAMING_GROUPS` order; `ValueError` naming the unknown ones and the choices"
+    names = framing.split(',') if isinstance(framing, str) else list(framing or [])
+    names = {s.strip().lower() for s in names} - {'', 'none'}
+    if 'all' in names: names = (names - {'all'}) | set(FRAMING_GROUPS)
+    if odd := sorted(names - set(FRAMING_GROUPS)):
+        raise ValueError(f"framing: unknown group(s) {', '.join(map(repr, odd))}; expected a comma-separated subset of {', '.join(FRAMING_GROUPS)}, or 'all', or 'none'")
+    return tuple(g for g in FRAMING_GROUPS if g in names)
+
 # %% ../nbs/02_augment.ipynb #c8e4f61e
+BASE_DRAWS = 16  # draws of the original recipe's transforms: columns 0-15 of `BatchAug.draw`, unchanged when framing is off
+FRAMING_COLS = dict(box=16, shift_x=17, shift_y=18, scale=19, small=20, side=21, jpeg=22, quality=23,
+                    blur=24, sigma=25, noise=26, noise_std=27, noise_seed=28)  # the framing groups' draws, after the base ones
+N_DRAWS = BASE_DRAWS + len(FRAMING_COLS)  # draws per image with any framing group on
+
 class BatchAug:
-    "The `mask_augs` transforms on a float batch in [0, 1], in plain PyTorch: one grid sample and one lighting step per batch"
+    "The `mask_augs` transforms on a float batch in [0, 1], in plain PyTorch: one grid sample and one lighting step per batch, then the `framing` groups asked for"
     def __init__(self, p_flip:float=0.5, # probability of a horizontal flip
                  max_rotate:float=10., # largest rotation, degrees
                  min_zoom:float=1., # smallest zoom
@@ -51,14 +70,33 @@ class BatchAug:
                  max_warp:float=0.2, # largest symmetric (perspective) warp
                  p_affine:float=0.75, # probability of each of rotate, zoom, warp (each axis)
                  p_lighting:float=0.75, # probability of each of brightness and contrast
+                 framing:str='', # detector framing groups to add: a comma-separated subset of `FRAMING_GROUPS` ('box,small,camera'), 'all', or '' (none: the original recipe)
+                 p_box:float=1., # box: probability of a box jittered as a detector's is
+                 max_shift:float=0.1, # box: largest shift of the box's centre, a fraction of the face's size (each axis)
+                 min_scale:float=0.9, # box: smallest box side relative to the labelled one (under 1: the face fills more)
+                 max_scale:float=1.25, # box: largest box side relative to the labelled one (log-uniform in between)
+                 p_small:float=0.3, # small: probability of a face seen small and upsampled
+                 small_min:int=16, # small: smallest side, pixels, it is shrunk to (uniform from this to the input side)
+                 p_jpeg:float=0.3, # camera: probability of a JPEG re-encode
+                 min_quality:int=20, # camera: lowest JPEG quality
+                 max_quality:int=80, # camera: highest JPEG quality
+                 p_blur:float=0.2, # camera: probability of a Gaussian blur
+                 max_blur:float=0.01, # camera: largest blur sigma, a fraction of the image side (2.2 px at 224, 1 px at 96)
+                 p_noise:float=0.2, # camera: probability of Gaussian sensor noise
+                 max_noise:float=0.05, # camera: largest noise standard deviation, images in [0, 1]
                 ):
         self.p_flip, self.max_rotate, self.min_zoom, self.max_zoom = p_flip, max_rotate, min_zoom, max_zoom
         self.max_lighting, self.max_warp, self.p_affine, self.p_lighting = max_lighting, max_warp, p_affine, p_lighting
+        self.framing = parse_framing(framing)
+        self.p_box, self.max_shift, self.min_scale, self.max_scale = p_box, max_shift, min_scale, max_scale
+        self.p_small, self.small_min, self.p_jpeg, self.min_quality, self.max_quality = p_small, small_min, p_jpeg, min_quality, max_quality
+        self.p_blur, self.max_blur, self.p_noise, self.max_noise = p_blur, max_blur, p_noise, max_noise
         self._grid = {}
 
     def draw(self, n:int, device=None)->torch.Tensor:
-        "The batch's random numbers: `(n, 16)` uniforms in [0, 1)"
-        return torch.rand(n, 16, device=device)
+        "The batch's random numbers: `(n, BASE_DRAWS)` uniforms in [0, 1), `(n, N_DRAWS)` with framing (the base ones drawn first, as without)"
+        u = torch.rand(n, BASE_DRAWS, device=device)
+        return torch.cat([u, torch.rand(n, N_DRAWS - BASE_DRAWS, device=device)], 1) if self.framing else u
 
     def matrices(self, u:torch.Tensor)->torch.Tensor:
         "Per image, the 3×3 matrix that maps output pixel coordinates (in [-1, 1]) to input ones, from the draws `u`"
@@ -74,7 +112,14 @@ class BatchAug:
         aff = mat(flip, z, z, z, o, z, z, z, o) @ mat(th.cos(), th.sin(), z, -th.sin(), th.cos(), z, z, z, o) @ mat(s, z, cx, z, s, cy, z, z, o)
         wx = (u[:, 7] * 2 - 1) * self.max_warp * on(8, self.p_affine)
         wy = (u[:, 9] * 2 - 1) * self.max_warp * on(10, self.p_affine)
-        return _homography(wx, wy) @ aff
+        m = _homography(wx, wy) @ aff
+        if 'box' not in self.framing: return m
+        # the detector's box: centre shifted by (dx, dy) face sizes (the face spans 2 units), side scaled by `bs`, applied to the input first
+        c, box = FRAMING_COLS, on(FRAMING_COLS['box'], self.p_box)
+        dx, dy = ((u[:, c[k]] * 2 - 1) * self.max_shift * box for k in ('shift_x', 'shift_y'))
+        lo, hi = math.log(self.min_scale), math.log(self.max_scale)
+        bs = torch.exp((lo + u[:, c['scale']] * (hi - lo)) * box)
+        return mat(bs, z, 2 * dx, z, bs, 2 * dy, z, z, o) @ m
 
     def lighting(self, u:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
         "Per image, the contrast factor and the brightness shift (logit space), from the draws `u`"
@@ -84,11 +129,39 @@ class BatchAug:
         c = torch.where(u[:, 14] < self.p_lighting, torch.exp(lo + u[:, 13] * (-2 * lo)), torch.ones_like(u[:, 13]))
         return c, torch.logit(b)
 
+    def camera(self, x:torch.Tensor, u:torch.Tensor)->torch.Tensor:
+        "A cheap camera's blur, sensor noise and JPEG re-encode, each on the images whose draw is under its probability"
+        c, (n, _, h, w) = FRAMING_COLS, x.shape
+        on = (u[:, [c['blur'], c['noise'], c['jpeg']]] < torch.tensor([self.p_blur, self.p_noise, self.p_jpeg], device=u.device)).cpu()  # the host picks the images: one wait
+        if (i := on[:, 0].nonzero().flatten().to(x.device)).numel(): x[i] = _blur(x[i], u[i.to(u.device), c['sigma']] * self.max_blur * max(h, w), math.ceil(3 * self.max_blur * max(h, w)))
+        if (i := on[:, 1].nonzero().flatten().to(x.device)).numel():
+            ui = u[i.to(u.device)]
+            g = torch.Generator(x.device).manual_seed(int((ui[:, c['noise_seed']] * 2**31).long().sum()))  # the noise is a function of the draws
+            x[i] = (x[i] + torch.randn(x[i].shape, generator=g, device=x.device) * (ui[:, c['noise_std']] * self.max_noise).view(-1, 1, 1, 1)).clamp_(0, 1)
+        if (i := on[:, 2].nonzero().flatten().to(x.device)).numel():
+            q = (self.min_quality + u[i.to(u.device), c['quality']] * (self.max_quality - self.min_quality + 1)).floor().clamp(max=self.max_quality)
+            x[i] = jpeg_roundtrip((x[i] * 255).round_().to(torch.uint8), q.int().tolist()).float() / 255
+        return x
+
+    def small(self, x:torch.Tensor, u:torch.Tensor)->torch.Tensor:
+        "Faces seen small: the images whose draw is under `p_small` shrunk (antialiased) to a side in [`small_min`, side) and upsampled back (bilinear)"
+        c, (n, _, h, w) = FRAMING_COLS, x.shape
+        if h <= self.small_min: return x
+        side = (self.small_min + u[:, c['side']] * (h - self.small_min)).floor().clamp(max=h - 1).long()
+        side = torch.where(u[:, c['small']] < self.p_small, side, torch.zeros_like(side)).cpu()  # 0: left as it is; one wait for the host
+        for s in side.unique().tolist():
+            if not s: continue
+            i = (side == s).nonzero().flatten().to(x.device)
+            d = F.interpolate(x[i], (s, max(1, round(s * w / h))), mode='bilinear', antialias=True, align_corners=False)
+            x[i] = F.interpolate(d, (h, w), mode='bilinear', align_corners=False).clamp_(0, 1)
+        return x
+
     def __call__(self, x:torch.Tensor, # float images in [0, 1], (n, 3, h, w)
                  u:torch.Tensor|None=None # the draws (default: new ones from `draw`)
                 )->torch.Tensor:
         n, _, h, w = x.shape
         if u is None: u = self.draw(n, x.device)
+        if self.framing and u.shape[1] < N_DRAWS: raise ValueError(f"BatchAug(framing={','.join(self.framing)!r}) needs {N_DRAWS} draws per image, got {u.shape[1]}: make them with its `draw`")
         key = (h, w, x.device)
         if key not in self._grid:  # output pixel coordinates, homogeneous: (h*w, 3)
             g = F.affine_grid(torch.eye(2, 3, device=x.device)[None], (1, 1, h, w), align_corners=True).view(-1, 2)
@@ -97,7 +170,10 @@ class BatchAug:
         grid = (pts[..., :2] / pts[..., 2:].clamp_min(1e-6)).view(n, h, w, 2)
         x = F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=True)
         c, b = self.lighting(u)
-        return torch.sigmoid(torch.logit(x.clamp(1e-7, 1 - 1e-7)) * c.view(-1, 1, 1, 1) + b.view(-1, 1, 1, 1))
+        x = torch.sigmoid(torch.logit(x.clamp(1e-7, 1 - 1e-7)) * c.view(-1, 1, 1, 1) + b.view(-1, 1, 1, 1))
+        if 'camera' in self.framing: x = self.camera(x, u)  # the camera's faults, then the detector's small crop upsampled
+        if 'small' in self.framing: x = self.small(x, u)
+        return x
 
 _CORNERS = {}  # the square's corners, per device
 
@@ -114,6 +190,35 @@ def _homography(wx:torch.Tensor, wy:torch.Tensor)->torch.Tensor:
     A = torch.stack([rx, ry], 2).reshape(n, 8, 8)  # rows in the order x0, y0, x1, y1, ...
     c = torch.linalg.solve_ex(A, p1.reshape(n, 8, 1))[0]  # `_ex`: no error check, so no wait for the GPU
     return torch.cat([c.view(n, 8), torch.ones(n, 1, device=wx.device)], 1).view(n, 3, 3)
+
+# %% ../nbs/02_augment.ipynb #00d5bd7f
+def _blur(x:torch.Tensor, # float images, (n, c, h, w)
+          sigma:torch.Tensor, # per image, pixels (0: unchanged)
+          radius:int # kernel half-width, pixels
+         )->torch.Tensor:
+    "Separable Gaussian blur with a sigma per image, reflection at the edges: two grouped convolutions for the whole batch"
+    n, ch, h, w = x.shape
+    r = max(0, min(radius, h - 1, w - 1))
+    if not r: return x
+    t = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype)
+    k = torch.exp(-t**2 / (2 * sigma.to(x.dtype).clamp_min(1e-3).view(-1, 1)**2))
+    k = (k / k.sum(1, keepdim=True)).repeat_interleave(ch, 0)  # (n*ch, 2r+1)
+    y = F.pad(x.reshape(1, n * ch, h, w), (r, r, 0, 0), mode='reflect')
+    y = F.conv2d(y, k.view(n * ch, 1, 1, -1), groups=n * ch)
+    y = F.conv2d(F.pad(y, (0, 0, r, r), mode='reflect'), k.view(n * ch, 1, -1, 1), groups=n * ch)
+    return y.view(n, ch, h, w)
+
+def jpeg_roundtrip(x:torch.Tensor, # uint8 images, (n, 3, h, w), on any device
+                   quality:int|list # JPEG quality (1-100), one for all or one per image
+                  )->torch.Tensor:
+    "`x` encoded as JPEG at `quality` and decoded again, on `x`'s device (CUDA: nvJPEG where torchvision has it, else via the CPU)"
+    from torchvision.io import encode_jpeg, decode_jpeg
+    qs = [int(quality)] * len(x) if isinstance(quality, (int, float)) else [int(q) for q in quality]
+    if x.device.type == 'cuda':
+        try: return torch.stack([decode_jpeg(encode_jpeg(im, quality=q).cpu(), device=x.device) for im, q in zip(x, qs)])
+        except RuntimeError: pass  # an older torchvision without CUDA JPEG: through the CPU
+    xc = x.cpu()
+    return torch.stack([decode_jpeg(encode_jpeg(im.contiguous(), quality=q)) for im, q in zip(xc, qs)]).to(x.device)
 
 # %% ../nbs/02_augment.ipynb #8eb233eb
 def fit_image(im:Image.Image, # an RGB image
@@ -144,6 +249,17 @@ class FitImage(Transform):
     order = 1  # right after the image is opened, before `ToTensor`
     def __init__(self, size:int=224, cache_size:int=256): self.size, self.cache_size = size, cache_size
     def encodes(self, x:PILImage): return PILImage(fit_image(x, self.size, self.cache_size))
+
+# %% ../nbs/02_augment.ipynb #53da7cd9
+def resize_images(x:torch.Tensor, # uint8 images, (n, 3, h, w), on any device
+                  size:int, # side of the square output
+                  chunk:int=256 # images resized at a time (bounds the float copy's memory)
+                 )->torch.Tensor:
+    "`x` resized to `size`×`size` (bilinear, antialiased), still `uint8`, on its device: a smaller copy of decoded images without decoding again"
+    out = torch.empty((len(x), x.shape[1], size, size), dtype=torch.uint8, device=x.device)
+    for i in range(0, len(x), chunk):
+        out[i:i + chunk] = F.interpolate(x[i:i + chunk].float(), (size, size), mode='bilinear', antialias=True, align_corners=False).round_().clamp_(0, 255)
+    return out
 
 # %% ../nbs/02_augment.ipynb #46751fe9
 class TensorLoader:
@@ -183,6 +299,14 @@ class TensorLoader:
         return TensorLoader(self.x, self.y, self.bs, self.shuffle if shuffle is None else shuffle,
                             self.drop_last if drop_last is None else drop_last, self.augs, self.stats, self.device,
                             self.seed, self.channels_last, self.preload)
+
+    def resized(self, size:int # side of the new loader's images
+               ):
+        "A loader like this one over `resize_images(self.x, size)`: same labels, batch size, seed, epoch and augmentations"
+        dl = TensorLoader(resize_images(self.x, size), self.y, self.bs, self.shuffle, self.drop_last, self.augs, self.stats,
+                          self.device, self.seed, self.channels_last, self.preload)
+        dl.epoch = self.epoch
+        return dl
 
     def batch(self, idx:torch.Tensor)->tuple:
         "The normalized (and, when training, augmented) batch of rows `idx`, as plain tensors"
@@ -232,12 +356,13 @@ def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
                device=None, # device of the batches
                seed:int=42, # shuffling seed
                channels_last:bool=False, # channels-last batches
-               limit:int|None=None # use at most this many training (and a third as many valid) images
+               limit:int|None=None, # use at most this many training (and a third as many valid) images
+               framing:str='' # with the default `augs`: `BatchAug`'s framing groups (see `parse_framing`)
               )->DataLoaders:
     "fastai `DataLoaders` of train and valid `TensorLoader`s over the decoded images of `data`"
     xt, yt = split_tensors(data, 'train', size, limit=limit)
     xv, yv = split_tensors(data, 'valid', size, limit=limit and max(1, limit // 3))
-    augs = BatchAug() if augs is None else augs
+    augs = BatchAug(framing=framing) if augs is None else augs
     trn = TensorLoader(xt, yt, bs, shuffle=True, drop_last=len(xt) > bs, augs=augs, device=device, seed=seed, channels_last=channels_last)
     val = TensorLoader(xv, yv, bs * 2, device=device, channels_last=channels_last)
     dls = DataLoaders(trn, val, path=data, device=trn.device)
@@ -267,6 +392,40 @@ def show_augs(data:str|Path, # a prepared dataset
         ax.imshow(tf(face)[0].permute(1, 2, 0).clamp(0, 1)); ax.set_title(name, fontsize=8); ax.axis('off')
     for i, ax in enumerate(axs[1]):
         ax.imshow(batch[i].permute(1, 2, 0).clamp(0, 1)); ax.set_title(CLASSES[y[i]], fontsize=8); ax.axis('off')
+    fig.tight_layout()
+    if fname:
+        from mask_recog.data import save_fig
+        save_fig(fig, fname)
+    return fig
+
+# %% ../nbs/02_augment.ipynb #0990a342
+def show_framing(data:str|Path, # a prepared dataset
+                 size:int=128, # image side
+                 fname:str|Path|None=None, # save the figure here
+                 seed:int=3 # which faces
+                ):
+    "Figure: two training faces under each framing augmentation alone (strengths at their extremes), then with all of them at their defaults"
+    import matplotlib.pyplot as plt
+    torch.manual_seed(seed)
+    x, y = split_tensors(data, 'train', size, limit=64)
+    faces = torch.cat([x[y == c][:1] for c in range(len(CLASSES))]).float() / 255
+    off = dict(p_flip=0, max_rotate=0, max_zoom=1, max_warp=0, max_lighting=0, p_affine=1, p_lighting=1)
+    cam = dict(p_jpeg=0, p_blur=0, p_noise=0)
+    u = torch.full((len(faces), N_DRAWS), .999)  # each draw at the top of its range: the strongest version of each transform
+    cols = {'original': BatchAug(**off), 'box shift +10%': BatchAug(**off, framing='box', min_scale=1, max_scale=1),
+            'box ×1.25': BatchAug(**off, framing='box', max_shift=0, min_scale=1.25), 'box ×0.9': BatchAug(**off, framing='box', max_shift=0, min_scale=.9, max_scale=.9),
+            f'small ({size // 6} px)': BatchAug(**off, framing='small', p_small=1, small_min=size // 6),
+            'JPEG q15': BatchAug(**off, framing='camera', **cam | dict(p_jpeg=1, min_quality=15, max_quality=15)),
+            'blur σ 1%': BatchAug(**off, framing='camera', **cam | dict(p_blur=1)), 'noise σ 0.05': BatchAug(**off, framing='camera', **cam | dict(p_noise=1)),
+            "framing='all'": BatchAug(framing='all', p_small=1, p_jpeg=1, p_blur=1, p_noise=1)}
+    fig, axs = plt.subplots(len(faces), len(cols), figsize=(1.3 * len(cols), 1.45 * len(faces)))
+    for j, (name, tf) in enumerate(cols.items()):
+        uu = u.clone(); uu[:, FRAMING_COLS['side']] = 0  # the smallest side
+        out = tf(faces.clone(), uu if name != "framing='all'" else tf.draw(len(faces)))
+        for i in range(len(faces)):
+            axs[i, j].imshow(out[i].permute(1, 2, 0).clamp(0, 1)); axs[i, j].axis('off')
+        axs[0, j].set_title(name, fontsize=7)
+    fig.suptitle('face-mask-4k faces (github.com/chandrikadeb7/Face-Mask-Detection, MIT) framed as a detector frames them', fontsize=7)
     fig.tight_layout()
     if fname:
         from mask_recog.data import save_fig

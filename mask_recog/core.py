@@ -13,8 +13,9 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'scratch_dir', 'clean_scratch',
            'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'sample_path',
-           'export_library', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download',
-           'serve_dir', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract', 'release_memory']
+           'export_library', 'current_umask', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file',
+           'DownloadError', 'download', 'serve_dir', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract',
+           'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -113,10 +114,12 @@ def export_library()->bool:
     from nbdev import nbdev_export as export  # (nbdev skips cells that call its name in tests)
     export(); return True
 
-# %% ../nbs/00_core.ipynb #1a4a9f82
-def _umask()->int:
+# %% ../nbs/00_core.ipynb #7c5c0f4e
+def current_umask()->int:
+    "The process's file-creation mask (read without changing it)"
     m = os.umask(0); os.umask(m); return m
 
+# %% ../nbs/00_core.ipynb #1a4a9f82
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # final file name
                  mode:str='wb' # `open` mode: 'wb' or 'w'
@@ -125,7 +128,7 @@ def atomic_write(path:str|Path, # final file name
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the final file the usual permissions
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the final file the usual permissions
     try:
         with os.fdopen(fd, mode, **({} if 'b' in mode else dict(encoding='utf-8', newline=''))) as f:
             yield f

@@ -19,12 +19,13 @@ from .core import *
 
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MAX_PIXELS',
-           'MAX_FILE_BYTES', 'CROP_MARGIN', 'MIN_SIDE', 'MAX_DIST', 'MANIFEST_COLS', 'norm_label', 'scan_folder',
-           'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind', 'scan_source',
-           'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'BadImage', 'load_rgb',
-           'claimed_pixels', 'crop_box', 'inspect_file', 'near_pairs', 'group_rows', 'split_of', 'assign_splits',
-           'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig',
-           'show_samples', 'prepare_cli']
+           'MAX_FILE_BYTES', 'CROP_MARGIN', 'MIN_SIDE', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS', 'MANIFEST_COLS',
+           'SPLIT_RULE', 'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url',
+           'resolve_source', 'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source',
+           'get_scenes', 'BadImage', 'load_rgb', 'claimed_pixels', 'crop_box', 'inspect_file', 'near_pairs',
+           'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits', 'source_names', 'default_out',
+           'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples',
+           'prepare_cli']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -427,36 +428,61 @@ class _UF:
         if a != b: self.p[max(a, b)] = min(a, b)
 
 # %% ../nbs/01_data.ipynb #e922c55e
-def group_rows(df:pd.DataFrame, # manifest rows with `sha256`, `phash`, `status`, `path`, `crop`
-               max_dist:int=MAX_DIST # near-duplicate distance
+def _components(df:pd.DataFrame, # rows with `sha256`, `phash`, `phash_mirror`
+                max_dist:int=MAX_DIST # near-duplicate distance
+               )->np.ndarray:
+    "Union-find root of each row of `df`: rows join on the same bytes (faces of one photo, byte-identical copies) or near-duplicate hashes"
+    uf, first = _UF(len(df)), {}
+    for k, sha in enumerate(df.sha256.values): uf.union(first.setdefault(sha, k), k)
+    for a, b in near_pairs(df.phash.tolist(), max_dist, df.phash_mirror.tolist()): uf.union(a, b)
+    return np.array([uf.find(k) for k in range(len(df))])
+
+def _refs(df:pd.DataFrame)->pd.Series:
+    "How reasons name each row's file: its path, as `source:path` when `df` holds several sources"
+    if 'source' not in df or df.source.nunique() < 2: return df.path
+    return df.source + ':' + df.path
+
+def _mark_copies(df:pd.DataFrame, good:np.ndarray, key:np.ndarray, keep:np.ndarray):
+    "Mark all rows but one of each exact copy (same bytes, same crop) `duplicate`: the one kept is a `keep` row, else one of the earliest source, else the shortest path"
+    src = pd.factorize(df['source'])[0] if 'source' in df else np.zeros(len(df), int)
+    sub = df.iloc[good].assign(_key=key[good], _new=~keep[good], _src=src[good], _ref=_refs(df).iloc[good],
+                               _n=df.path.iloc[good].str.len()).sort_values(['_new', '_src', '_n', 'path'], kind='stable')
+    dup = sub.duplicated('_key', keep='first')
+    copies, orig = sub[dup], sub[~dup].set_index('_key').loc[sub._key[dup]]  # each copy, and the original it copies
+    same = orig.source.values == copies.source.values if 'source' in df else True  # same source: the path says it
+    df.loc[copies.index, 'status'] = 'duplicate'
+    df.loc[copies.index, 'reason'] = ['same bytes as ' + w for w in np.where(same, orig.path.values, orig._ref.values)]
+
+def _mark_conflicts(df:pd.DataFrame, good:np.ndarray, keep:np.ndarray):
+    "Mark groups of whole images holding both labels `conflict`; where an earlier manifest's rows of the group agree on a label, only the new rows of the other"
+    whole = df.iloc[good]; whole = whole[whole.crop == '']  # faces of one photo may differ
+    nlab = whole.groupby('group').label.nunique()
+    bad = df.group.isin(nlab[nlab > 1].index) & (df.group != '')
+    kept = df.assign(_ref=_refs(df))[keep & bad.values & (df.crop == '').values]
+    one = kept.groupby('group').label.nunique() == 1
+    kept = kept[kept.group.isin(one[one].index)].drop_duplicates('group').set_index('group')
+    lab, ref = (df.group.map(kept[c].to_dict()).astype(object).fillna('') for c in ['label', '_ref'])
+    bad &= ~((lab != '') & (keep | (df.label == lab)))  # the earlier rows, and new rows agreeing with them, stay usable
+    df.loc[bad, 'status'] = 'conflict'
+    df.loc[bad, 'reason'] = np.where(lab[bad] == '', 'near-duplicate group holds both labels',
+                                     'labelled ' + df.label[bad] + ', but its near-duplicate ' + ref[bad] + ' is ' + lab[bad] + ' in an earlier manifest')
+
+def group_rows(df:pd.DataFrame, # manifest rows with `sha256`, `phash`, `status`, `path`, `crop` (and `source`, rows in source order)
+               max_dist:int=MAX_DIST, # near-duplicate distance
+               keep:list|None=None # per row: True for rows an earlier manifest put in a split (see `keep_splits`): never marked duplicate or conflict by a new row
               )->pd.DataFrame:
-    "Mark exact duplicates and label conflicts, and give every usable row a stable `group` id"
+    "Mark exact duplicates and label conflicts, and give every usable row a stable `group` id, in one pass over all sources"
     df = df.copy()
     good = np.flatnonzero(df.status.values != 'quarantined')
-    uf = _UF(len(good))
-    pos = {g: k for k, g in enumerate(good)}
-    first = {}
-    for k, g in enumerate(good):  # same file bytes: faces of one photo, and byte-identical copies
-        first.setdefault(df.sha256.iat[g], k); uf.union(first[df.sha256.iat[g]], k)
-    for a, b in near_pairs(df.phash.values[good].tolist(), max_dist, df.phash_mirror.values[good].tolist()): uf.union(a, b)
-    roots = np.array([uf.find(k) for k in range(len(good))])
+    keep = np.zeros(len(df), bool) if keep is None else np.asarray(keep, bool)
+    roots = _components(df.iloc[good], max_dist)
     key = (df.sha256 + '_' + df.crop.fillna('').astype(str)).values
     gid = {}
     for k, r in enumerate(roots): gid[r] = min(gid.get(r, key[good[k]]), key[good[k]])
     df['group'] = ''
     df.loc[df.index[good], 'group'] = ['g' + sha256_bytes(gid[r].encode())[:12] for r in roots]
-    # exact duplicates: same bytes (and same crop): keep the shortest path (the original, usually), mark the rest
-    sub = df.iloc[good].assign(_key=key[good], _n=df.path.iloc[good].str.len()).sort_values(['_n', 'path'])
-    dup = sub.duplicated('_key', keep='first')
-    firsts = sub[~dup].set_index('_key').path
-    df.loc[dup[dup].index, 'status'] = 'duplicate'
-    df.loc[dup[dup].index, 'reason'] = ['same bytes as ' + firsts[k] for k in sub[dup]._key]
-    # label conflicts: a group of whole images holding both labels (faces of one photo may differ)
-    whole = df.iloc[good]; whole = whole[whole.crop == '']
-    nlab = whole.groupby('group').label.nunique()
-    bad = df.group.isin(nlab[nlab > 1].index) & (df.group != '')
-    df.loc[bad, 'status'] = 'conflict'
-    df.loc[bad, 'reason'] = 'near-duplicate group holds both labels'
+    _mark_copies(df, good, key, keep)
+    _mark_conflicts(df, good, keep)
     return df
 
 # %% ../nbs/01_data.ipynb #621a9743
@@ -469,17 +495,77 @@ def split_of(group:str, # group id
     u = int(sha256_bytes(f'{seed}:{group}'.encode())[:13], 16) / 16**13
     return 'test' if u < test_pct else 'valid' if u < test_pct + valid_pct else 'train'
 
-def assign_splits(df:pd.DataFrame, seed:int=42, valid_pct:float=0.2, test_pct:float=0.1)->pd.DataFrame:
-    "Set `split`: usable rows (`ok`) by group with `split_of`, every other row `excluded`"
+# %% ../nbs/01_data.ipynb #d4fda355
+SPLITS = ('test', 'valid', 'train')  # most held-out first: a group that declares several takes the first
+SPLIT_DIRS = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test'}
+
+def declared_split(path:str, # a file's path inside its source, e.g. `images/valid/x.jpg`
+                   kind:str # the source's kind (`source_kind`): only detection sets ('yolo', 'voc') declare splits
+                  )->str:
+    "The split a detection set's folders declare for `path` ('train', 'valid' or 'test'), or ''"
+    if kind not in ('yolo', 'voc'): return ''
+    return next((SPLIT_DIRS[p.lower()] for p in Path(path).parts[:-1] if p.lower() in SPLIT_DIRS), '')
+
+def _declared_by_group(group:pd.Series, # each row's group
+                       declared:list|None # each row's declared split, or ''
+                      )->dict:
+    "`{group: split}`: the most held-out split a row of the group declares, for groups that declare one"
+    if declared is None: return {}
+    rank = pd.Series(list(declared), index=group.index).map({s: k for k, s in enumerate(SPLITS)})
+    live = rank.notna() & (group != '')
+    return {g: SPLITS[int(k)] for g, k in rank[live].groupby(group[live]).min().items()}
+
+def assign_splits(df:pd.DataFrame, # rows with `group` and `status`
+                  seed:int=42, # split seed
+                  valid_pct:float=0.2, # share of groups in valid
+                  test_pct:float=0.1, # share of groups in test
+                  declared:list|None=None # per row: the split its source declares (`declared_split`), or ''
+                 )->pd.DataFrame:
+    "Set `split`: usable rows (`ok`) by group, to the most held-out split a row of the group declares, else `split_of`; every other row `excluded`"
     df = df.copy()
     ok = df.status == 'ok'
     df['split'] = 'excluded'
-    df.loc[ok, 'split'] = [split_of(g, seed, valid_pct, test_pct) for g in df.group[ok]]
+    fixed = _declared_by_group(df.group, declared)
+    df.loc[ok, 'split'] = [fixed.get(g) or split_of(g, seed, valid_pct, test_pct) for g in df.group[ok]]
     return df
 
+# %% ../nbs/01_data.ipynb #b406ff14
+def _leak(pins:dict, # `{split: file}`: the splits an earlier manifest put the group's rows in, and a file in each
+          declared:str # the split the new row's source declares, or ''
+         )->str:
+    "Why a new row cannot join a group whose earlier rows are in `pins` without a leak, or ''"
+    if len(pins) > 1: return ('near-duplicate of ' + ' and '.join(f'{pins[s]} ({s})' for s in SPLITS if s in pins)
+                              + ', which an earlier manifest put in different splits: joining either would leak')
+    if declared in SPLITS[:2] and 'train' in pins: return f"declared {declared} by its source, but its near-duplicate {pins['train']} is already in train"
+    return ''
+
+def keep_splits(df:pd.DataFrame, # a manifest after `assign_splits`, with `source`
+                prev:dict, # `{(source, path, box): (split, group)}`: the rows an earlier manifest in the same folder put in a split
+                declared:list|None=None # per row: the split its source declares, or ''
+               )->pd.DataFrame:
+    "Rows in `prev` keep their split; new rows take their group's; a new row that would leak is excluded (status `leak`)"
+    df = df.copy()
+    if not prev: return df
+    ok = (df.status == 'ok').values
+    old = [prev.get(k) if o else None for k, o in zip(zip(df.source, df.path, df.box), ok)]
+    dec, refs = list(declared) if declared is not None else [''] * len(df), _refs(df).tolist()
+    col = {c: df[c].tolist() for c in ['split', 'group', 'status', 'reason']}
+    members = {}
+    for i in np.flatnonzero(ok): members.setdefault(col['group'][i], []).append(i)
+    for idx in members.values():
+        pins = {old[i][0]: refs[i] for i in idx if old[i]}
+        for i in idx if pins else []:
+            if old[i]:  # an earlier row: its split stays; where new rows bridged old groups of different splits, so do the groups
+                col['split'][i] = old[i][0]
+                if len(pins) > 1: col['group'][i] = old[i][1]
+            elif why := _leak(pins, dec[i]): col['split'][i], col['status'][i], col['reason'][i] = 'excluded', 'leak', why
+            else: col['split'][i] = next(iter(pins))
+    return df.assign(**col)
+
 # %% ../nbs/01_data.ipynb #4ad4e8ef
-MANIFEST_COLS = ['path', 'label', 'split', 'group', 'sha256', 'phash', 'phash_mirror', 'width', 'height', 'status', 'reason',
+MANIFEST_COLS = ['source', 'path', 'label', 'split', 'group', 'sha256', 'phash', 'phash_mirror', 'width', 'height', 'status', 'reason',
                  'flags', 'format', 'box', 'crop', 'cache', 'bytes', 'mtime_ns']
+SPLIT_RULE = 'group hash; declared splits; earlier rows kept'  # in report.json: an earlier manifest pins splits only under this rule and the same split parameters
 
 def _orphan_watch(parent:int):
     "In a worker process: exit as soon as the process that started it is gone (killed parents leave no workers behind)"
@@ -495,25 +581,103 @@ def _inspect_job(args):
     except Exception as e:  # unreadable file (permissions, vanished): still one row per label, never a crash
         return [dict(path=rel, label=l, box=_box_str(b), status='quarantined', reason=f'cannot read: {type(e).__name__}: {e}') for l, b in labels]
 
-def _prev_rows(out:Path, size:int)->dict:
-    "Rows of an earlier manifest in `out` whose cached copies are still there, keyed by path"
-    m = out/'manifest.csv'
-    if not m.exists(): return {}
-    prev = pd.read_csv(m, dtype=str, keep_default_na=False)
-    if not {'mtime_ns', 'bytes', 'cache'} <= set(prev.columns): return {}
+def _earlier(out:Path)->tuple[pd.DataFrame, dict]:
+    "The manifest (every row with its `source`) and the report's params that an earlier `prepare` left in `out`; empty when none"
+    try: params = json.loads((out/'report.json').read_text(encoding='utf-8'))['params']; assert isinstance(params, dict)
+    except Exception: params = {}
+    try: prev = pd.read_csv(out/'manifest.csv', dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError): return pd.DataFrame(), params  # none, or unreadable: start afresh
+    if 'source' not in prev: prev['source'] = default_out(params.get('source', '')).name  # written before manifests had several sources
+    return prev, params
+
+def _known_names(params:dict)->dict:
+    "`{source or root: name}` of the sources an earlier report names"
+    srcs = params.get('sources') or ([dict(name=default_out(params['source']).name, source=params['source'], root=params.get('root'))]
+                                     if params.get('source') else [])
+    return {str(s[k]): s['name'] for s in srcs for k in ('source', 'root') if s.get(k)}
+
+def _reusable(prev:pd.DataFrame, out:Path, size:int)->dict:
+    "Rows of the earlier manifest `prev` whose cached copies are still in `out`, keyed by `(source, path)`"
+    if not {'mtime_ns', 'bytes', 'cache', 'status', 'path'} <= set(prev.columns): return {}
     rows = {}
     for r in prev.to_dict('records'):
         if r['status'] != 'quarantined' and not (r['cache'].startswith(f'{size}/') and (out/'cache'/r['cache']).exists()): continue
-        rows.setdefault(r['path'], []).append(r)
+        rows.setdefault((r['source'], r['path']), []).append(r)
     return rows
 
+def _pins(prev:pd.DataFrame, old:dict, params:dict)->dict:
+    "`{(source, path, box): (split, group)}` of the rows the earlier manifest `prev` put in a split, when made under the same split rule and parameters"
+    keys = ['split_rule', 'seed', 'valid_pct', 'test_pct', 'max_dist']
+    if prev.empty or any(old.get(k) != params[k] for k in keys) or not {'split', 'group', 'box'} <= set(prev.columns): return {}
+    ok = prev[(prev.status == 'ok') & prev.split.isin(SPLITS)]
+    return {(s, p, b): (sp, g) for s, p, b, sp, g in zip(ok.source, ok.path, ok.box, ok.split, ok.group)}
+
 # %% ../nbs/01_data.ipynb #0c4f748a
-def default_out(source:str|Path)->Path:
-    "Where `prepare` writes when no `out` is given: `data/prepared/<name of the source>`"
+def source_names(sources:list, # the sources, as `prepare` is given them
+                 roots:list|None=None, # their local folders (`resolve_source`), to recognise a source spelled differently
+                 known:dict|None=None # `{source or root: name}` an earlier report in the same folder used
+                )->list[str]:
+    "Short distinct names of `sources`: the name an earlier report gave the same source, else `default_out(source).name`, then `-2`, `-3`… when taken"
+    known, roots = known or {}, roots or [None] * len(sources)
+    old, names = [known.get(str(s)) or known.get(str(r)) for s, r in zip(sources, roots)], []
+    for s, n in zip(sources, old):
+        if n is None or n in names:
+            base = n = default_out(s).name
+            for k in range(2, len(sources) + len(known) + 3):
+                if n not in names and n not in old: break
+                n = f'{base}-{k}'
+        names.append(n)
+    return names
+
+def default_out(source:str|Path|list # one source, or several
+               )->Path:
+    "Where `prepare` writes when no `out` is given: `data/prepared/<name of the source>`, or `<name1>+<name2>…` for several"
+    if isinstance(source, (list, tuple)):
+        return default_out(source[0]) if len(source) == 1 else Path('data/prepared')/'+'.join(source_names(source))
     name = re.sub(r'\.(zip|tar|tgz|tar\.gz|tar\.bz2|tar\.xz)$', '', Path(str(source).rstrip('/').split('?')[0]).name)
     return Path('data/prepared')/(re.sub(r'[^\w.-]+', '_', name) or 'dataset')
 
-def prepare(source:str|Path, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or http(s) URL to an archive
+# %% ../nbs/01_data.ipynb #e1da022a
+def _scan_all(sources:list, mapping:dict|None, known:dict)->list[dict]:
+    "Scan every source: `[{name, source, root, kind, items, notes}]`, named by `source_names`"
+    scans = [scan_source(s, mapping) for s in sources]
+    names = source_names(sources, [r for r, *_ in scans], known)
+    return [dict(name=n, source=str(s), root=r, kind=k, items=it, notes=no) for n, s, (r, k, it, no) in zip(names, sources, scans)]
+
+def _unchanged(p:Path, old:list|None, labels:list)->bool:
+    "Whether the earlier rows `old` of file `p` still hold: same size, mtime and boxes"
+    st, problem = _file_problem(p)
+    return bool(old) and not problem and len(old) == len(labels) and all(
+        o['bytes'] == str(st.st_size) and o['mtime_ns'] == str(st.st_mtime_ns) and o['box'] == _box_str(b) for o, (l, b) in zip(old, labels))
+
+def _inspect_all(scans:list, reusable:dict, out:Path, size:int, min_side:int, workers:int|None, progress:bool)->tuple[list, int]:
+    "Rows of every file of `scans`, each with its `source`: an unchanged file's from `reusable`, the others inspected; and how many files were reused"
+    rows, jobs, names, n_files = [], [], [], 0
+    for sc in scans:
+        by_file = {}
+        for it in sc['items']: by_file.setdefault(it['path'], []).append((it['label'], it.get('box')))
+        n_files += len(by_file)
+        for rel, labels in by_file.items():
+            old = reusable.get((sc['name'], rel))
+            if _unchanged(sc['root']/rel, old, labels): rows += [{**o, 'label': l} for o, (l, b) in zip(old, labels)]
+            else: jobs.append((sc['root'], rel, labels, out/'cache', size, min_side)); names.append(sc['name'])
+    workers = workers or os.cpu_count() or 1
+    if jobs:
+        it = (map(_inspect_job, jobs) if workers == 1 or len(jobs) < 64 else
+              ProcessPoolExecutor(workers, initializer=_orphan_watch, initargs=(os.getpid(),)).map(_inspect_job, jobs, chunksize=16))
+        for name, r in zip(names, progress_bar(it, total=len(jobs), leave=False) if progress else it): rows += [{**x, 'source': name} for x in r]
+    return rows, n_files - len(jobs)
+
+def _frame(rows:list, order:dict)->pd.DataFrame:
+    "Rows as a manifest in source `order`, every row not quarantined reset to `ok`"
+    df = pd.DataFrame(rows).reindex(columns=MANIFEST_COLS)
+    for c in ['width', 'height', 'bytes', 'mtime_ns']: df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
+    df = df.fillna({c: '' for c in ['reason', 'flags', 'format', 'box', 'crop', 'cache', 'sha256', 'phash', 'phash_mirror']})
+    df['status'] = df.status.where(df.status == 'quarantined', 'ok')
+    df['reason'] = df.reason.where(df.status == 'quarantined', '')
+    return df.sort_values('source', key=lambda s: s.map(order), kind='stable').reset_index(drop=True)
+
+def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or http(s) URL to an archive; or a list of them
             out:str|Path|None=None, # output folder for manifest.csv, report.json, cache/ (default: `default_out(source)`)
             valid_pct:float=0.2, # share of groups in the validation split
             test_pct:float=0.1, # share of groups in the held-out test split
@@ -525,37 +689,24 @@ def prepare(source:str|Path, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET` or h
             workers:int|None=None, # processes decoding images (default: all cores)
             progress:bool=True # show a progress bar
            )->pd.DataFrame:
-    "Validate, de-duplicate and split `source`; writes `out/manifest.csv`, `out/report.json` and `out/cache/`; returns the manifest"
+    "Validate, de-duplicate and split `source` (or several, merged); writes `out/manifest.csv`, `out/report.json` and `out/cache/`; returns the manifest"
     t0 = time.perf_counter()
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
     out = Path(out) if out else default_out(source); out.mkdir(parents=True, exist_ok=True)
-    root, kind, items, notes = scan_source(source, mapping)
-    by_file = {}
-    for it in items: by_file.setdefault(it['path'], []).append((it['label'], it.get('box')))
-    prev, rows, jobs = _prev_rows(out, size), [], []
-    for rel, labels in by_file.items():
-        p, old = root/rel, prev.get(rel)
-        st, problem = _file_problem(p)
-        if old and not problem and len(old) == len(labels) and all(o['bytes'] == str(st.st_size) and o['mtime_ns'] == str(st.st_mtime_ns)
-                                                   and o['box'] == _box_str(b) for o, (l, b) in zip(old, labels)):
-            rows += [{**o, 'label': l} for o, (l, b) in zip(old, labels)]
-        else: jobs.append((root, rel, labels, out/'cache', size, min_side))
-    n_reused = len(by_file) - len(jobs)
-    workers = workers or os.cpu_count() or 1
-    if jobs:
-        it = (map(_inspect_job, jobs) if workers == 1 or len(jobs) < 64 else
-              ProcessPoolExecutor(workers, initializer=_orphan_watch, initargs=(os.getpid(),)).map(_inspect_job, jobs, chunksize=16))
-        for r in (progress_bar(it, total=len(jobs), leave=False) if progress else it): rows += r
-    df = pd.DataFrame(rows).reindex(columns=MANIFEST_COLS)
-    for c in ['width', 'height', 'bytes', 'mtime_ns']: df[c] = pd.to_numeric(df[c], errors='coerce').astype('Int64')
-    df = df.fillna({c: '' for c in ['reason', 'flags', 'format', 'box', 'crop', 'cache', 'sha256', 'phash', 'phash_mirror']})
-    df['status'] = df.status.where(df.status == 'quarantined', 'ok')
-    df['reason'] = df.reason.where(df.status == 'quarantined', '')
-    df = group_rows(df, max_dist)
-    df = assign_splits(df, seed, valid_pct, test_pct).sort_values('path', kind='stable').reset_index(drop=True)
-    df = df[MANIFEST_COLS]
+    prev, old = _earlier(out)
+    scans = _scan_all(sources, mapping, _known_names(old))
+    rows, n_reused = _inspect_all(scans, _reusable(prev, out, size), out, size, min_side, workers, progress)
+    one = dict(source=str(sources[0]), root=str(scans[0]['root']), kind=scans[0]['kind']) if len(scans) == 1 else {}
+    params = dict(**one, valid_pct=valid_pct, test_pct=test_pct, seed=seed, size=size, max_dist=max_dist, min_side=min_side, split_rule=SPLIT_RULE,
+                  sources=[dict(name=s['name'], source=s['source'], root=str(s['root']), kind=s['kind']) for s in scans])
+    order, kinds = {s['name']: k for k, s in enumerate(scans)}, {s['name']: s['kind'] for s in scans}
+    df, pins = _frame(rows, order), _pins(prev, old, params)
+    declared = [declared_split(p, kinds[s]) for s, p in zip(df.source, df.path)]
+    df = group_rows(df, max_dist, keep=[k in pins for k in zip(df.source, df.path, df.box)])
+    df = keep_splits(assign_splits(df, seed, valid_pct, test_pct, declared), pins, declared)
+    df = df.sort_values('path', kind='stable').sort_values('source', key=lambda s: s.map(order), kind='stable').reset_index(drop=True)[MANIFEST_COLS]
     with atomic_write(out/'manifest.csv', 'w') as f: df.to_csv(f, index=False)
-    params = dict(source=str(source), root=str(root), kind=kind, valid_pct=valid_pct, test_pct=test_pct, seed=seed,
-                  size=size, max_dist=max_dist, min_side=min_side)
+    notes = [f"{s['name']}: {n}" if len(scans) > 1 else n for s in scans for n in s['notes']]
     rep = make_report(df, params, notes, time.perf_counter() - t0, n_reused)
     rep['manifest_sha256'] = sha256_file(out/'manifest.csv')  # training checks that the manifest is the one this report describes
     save_json(rep, out/'report.json')
@@ -568,36 +719,50 @@ def untrainable(splits:dict # `{split: {label: count}}` of the usable rows, as i
     return [f"no usable {c} images in the {s} split: a classifier cannot be trained on this set (add {c} photos to the source, "
             f"or check its folder names)" for s in ('train', 'valid') for c in CLASSES if not splits.get(s, {}).get(c)]
 
+def _split_counts(df:pd.DataFrame)->dict:
+    "`{split: {label: n}}` of the usable rows of `df`"
+    return {s: {l: int(n) for l, n in g.label.value_counts().items()} for s, g in df[df.status == 'ok'].groupby('split')}
+
+def _per_source(df:pd.DataFrame)->dict:
+    "`{source: {rows, files, status, splits}}`: what each source of manifest `df` brought"
+    src = df['source'] if 'source' in df else pd.Series('', index=df.index)
+    return {s: dict(rows=len(g), files=int(g.path.nunique()), status=g.status.value_counts().to_dict(), splits=_split_counts(g))
+            for s, g in df.groupby(src, sort=False)}
+
 def make_report(df:pd.DataFrame, # a manifest
                 params:dict, # the arguments of `prepare`
                 notes:list[str]=(), # unlabelled files and bad annotations found while scanning
                 elapsed:float=0., # seconds taken
                 reused:int=0 # files whose earlier results were reused
                )->dict:
-    "Counts, duplicates, groups, quarantined files and conflicts of manifest `df`, as a JSON-able dict"
+    "Counts, duplicates, groups, quarantined files and conflicts of manifest `df`, as a JSON-able dict, in all and per source"
     ok = df[df.status == 'ok']
     usable = df[df.group != '']
+    files = [c for c in ['source', 'path'] if c in df]  # a file is a path in its source
+    ids = (['source'] if 'source' in df and df.source.nunique() > 1 else []) + ['path']  # how records name a file
     gsize, gdistinct = usable.group.value_counts(), usable.groupby('group').sha256.nunique()
     near = gsize[gsize > 1]
     extra = int(usable.duplicated(['sha256', 'crop']).sum())
     spans = int((ok.groupby('group').split.nunique() > 1).sum())
     dups = df[df.status == 'duplicate']
-    conf = df[df.status == 'conflict']
-    splits = {s: {l: int(n) for l, n in g.label.value_counts().items()} for s, g in ok.groupby('split')}
+    conf = df.assign(_ref=_refs(df))[df.status == 'conflict']
+    splits = _split_counts(df)
     return dict(
-        params=params, rows=len(df), files=int(df.path.nunique()),
+        params=params, rows=len(df), files=len(df.drop_duplicates(files)),
         status=df.status.value_counts().to_dict(),
         labels={l: int(n) for l, n in df.label.value_counts().items()},
         splits=splits, warnings=untrainable(splits),
-        exact_duplicates=dict(extra_copies=extra, duplicate_files=int(usable.drop_duplicates('path').duplicated('sha256').sum()), sets=int(usable[usable.duplicated(['sha256', 'crop'], keep=False)].sha256.nunique()),
-                              examples=dups[['path', 'reason']].head(10).to_dict('records')),
+        exact_duplicates=dict(extra_copies=extra, duplicate_files=int(usable.drop_duplicates(files).duplicated('sha256').sum()), sets=int(usable[usable.duplicated(['sha256', 'crop'], keep=False)].sha256.nunique()),
+                              examples=dups[ids + ['reason']].head(10).to_dict('records')),
         near_duplicate_groups=dict(groups=len(near), images=int(near.sum()), groups_of_distinct_images=int((gdistinct > 1).sum()),
                                    largest=int(near.max()) if len(near) else 0,
                                    sizes={int(k): int(v) for k, v in near.value_counts().sort_index().items()}),
         groups_spanning_splits=spans,
-        quarantined=df[df.status == 'quarantined'][['path', 'reason']].to_dict('records'),
-        conflicts=[dict(group=g, files=sorted(set(x.path)), labels=sorted(set(x.label))) for g, x in conf.groupby('group')],
-        flagged=df[df['flags'] != ''][['path', 'flags']].to_dict('records'),
+        quarantined=df[df.status == 'quarantined'][ids + ['reason']].to_dict('records'),
+        conflicts=[dict(group=g, files=sorted(set(x._ref)), labels=sorted(set(x.label))) for g, x in conf.groupby('group')],
+        flagged=df[df['flags'] != ''][ids + ['flags']].to_dict('records'),
+        leaks=df[df.status == 'leak'][ids + ['reason']].to_dict('records'),
+        sources=_per_source(df),
         notes=list(notes)[:200], n_notes=len(notes), reused_files=reused, elapsed_s=round(elapsed, 2))
 
 # %% ../nbs/01_data.ipynb #81731167
@@ -621,13 +786,14 @@ def make_sample(out:str|Path, # a `prepare` output folder
                )->pd.DataFrame:
     "Write `n` faces per class of the prepared set `out` to `dest`, one per near-duplicate group, downscaled to `side` px"
     df = load_split(out)
+    if 'source' not in df: df['source'] = ''
     df = df[(df.status == 'ok') & (df['flags'] == '') & (df.crop == '')].drop_duplicates('group')
     pick = pd.concat([g.sample(min(n, len(g)), random_state=seed) for _, g in df.groupby('label')]).sort_values(['label', 'sha256'])
     dest = Path(dest)
     for r in pick.itertuples():
         im = Image.open(r.file).convert('RGB'); im.thumbnail((side, side), Image.Resampling.LANCZOS)
         with atomic_write(dest/r.label/f'{r.sha256[:16]}.jpg') as f: im.save(f, 'JPEG', quality=quality)
-    src = pick.assign(file=[f'{l}/{s[:16]}.jpg' for l, s in zip(pick.label, pick.sha256)])[['file', 'label', 'path', 'sha256']]
+    src = pick.assign(file=[f'{l}/{s[:16]}.jpg' for l, s in zip(pick.label, pick.sha256)])[['file', 'label', 'source', 'path', 'sha256']]
     with atomic_write(dest/'SOURCES.csv', 'w') as f: src.rename(columns={'path': 'original'}).to_csv(f, index=False)
     return src.reset_index(drop=True)
 
@@ -665,9 +831,9 @@ def show_samples(out:str|Path, # a `prepare` output folder
     return fig
 
 # %% ../nbs/01_data.ipynb #ff7fbab4
-@call_parse(pos=['source'])  # SOURCE is positional and optional
-def prepare_cli(source:str=None, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s) URL to a zip/tar (default: $MASK_RECOG_SOURCE, else the default Kaggle dataset)
-                out:str=None, # output folder (default: data/prepared/<source name>)
+@call_parse
+def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or http(s) URLs to a zip/tar, merged into one dataset (default: $MASK_RECOG_SOURCE, else the default Kaggle dataset)
+                out:str=None, # output folder (default: data/prepared/<source name>, or <name1>+<name2> for several)
                 valid_pct:float=0.2, # share of groups in valid
                 test_pct:float=0.1, # share of groups in test
                 seed:int=42, # split seed
@@ -675,18 +841,22 @@ def prepare_cli(source:str=None, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, o
                 max_dist:int=MAX_DIST, # perceptual-hash distance for near-duplicates
                 workers:int=0, # decoding processes (0: all cores)
                ):
-    "Validate, de-duplicate and split SOURCE into OUT (manifest.csv, report.json, cache/)"
-    source = face_source(source, quick=False)
-    out = Path(out) if out else default_out(source)
-    try: df = prepare(source, out, valid_pct, test_pct, seed, size, max_dist, workers=workers or None)
+    "Validate, de-duplicate and split SOURCE (several: merged, duplicates found across them, earlier rows of OUT kept in their split) into OUT (manifest.csv, report.json, cache/)"
+    sources = list(source) or [face_source(None, quick=False)]
+    out = Path(out) if out else default_out(sources)
+    try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, size, max_dist, workers=workers or None)
     except (FileNotFoundError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-prepare: {e}')
     rep = json.loads((Path(out)/'report.json').read_text())
     print(f"{rep['rows']} rows from {rep['files']} files in {rep['elapsed_s']} s ({rep['reused_files']} reused)")
     print('status:', rep['status'])
     print('splits:', rep['splits'])
+    if len(rep['sources']) > 1:
+        for name, s in rep['sources'].items(): print(f"  {name}: {s['rows']} rows, status {s['status']}, splits {s['splits']}")
     print(f"exact duplicates: {rep['exact_duplicates']['extra_copies']} extra copies; near-duplicate groups: "
           f"{rep['near_duplicate_groups']['groups']} holding {rep['near_duplicate_groups']['images']} images; "
           f"groups spanning splits: {rep['groups_spanning_splits']}")
-    for q in rep['quarantined'][:20]: print(f"quarantined {q['path']}: {q['reason']}")
+    name = lambda r: f"{r['source']}:{r['path']}" if 'source' in r else r['path']
+    for q in rep['quarantined'][:20]: print(f"quarantined {name(q)}: {q['reason']}")
+    for q in rep.get('leaks', [])[:20]: print(f"excluded {name(q)}: {q['reason']}")
     for w in rep['warnings']: print(f'mask-recog-prepare: warning: {w}', file=sys.stderr)
     print(f'wrote {Path(out)/"manifest.csv"} and {Path(out)/"report.json"}')

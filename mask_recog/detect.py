@@ -12,7 +12,6 @@ import numpy as np, pandas as pd, cv2
 from PIL import Image
 from fastcore.script import call_parse
 from .core import *
-from .core import _umask
 from .data import BadImage, load_rgb, crop_box, scan_yolo, scan_voc, source_kind, IMG_EXTS, CROP_MARGIN, MAX_DIST, near_pairs, _phash, _UF
 
 # %% auto #0
@@ -765,7 +764,7 @@ class _Output:
         "Finish the video: rename the temp file onto `out` (`keep`) or delete it"
         if self.vw is None: return
         self.vw.release(); self.vw = None
-        if keep and self.n: os.chmod(self.tmp, 0o666 & ~_umask()); os.replace(self.tmp, self.out)
+        if keep and self.n: os.chmod(self.tmp, 0o666 & ~current_umask()); os.replace(self.tmp, self.out)
         else: self.tmp.unlink(missing_ok=True)
 
 def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'track', 'track_label') if k in f}  # track keys with --events

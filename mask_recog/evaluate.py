@@ -9,6 +9,8 @@ from __future__ import annotations
 import json, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+import torch.nn.functional as F
+from torch import nn
 from PIL import Image
 from fastcore.script import call_parse
 from .core import *
@@ -17,7 +19,9 @@ from .model import load_model, to_batch, predict_probs
 from .train import binary_metrics, ensure_model
 
 # %% auto #0
-__all__ = ['eval_rows', 'predict_rows', 'evaluate', 'plot_confusion', 'plot_roc', 'plot_top_losses', 'evaluate_cli']
+__all__ = ['CAM_SIDE', 'SCENE_KINDS', 'eval_rows', 'predict_rows', 'source_metrics', 'source_table', 'evaluate', 'plot_confusion',
+           'plot_roc', 'plot_top_losses', 'cam_layer', 'grad_cam', 'cam_pick', 'cam_set', 'plot_cam', 'held_out_scenes',
+           'evaluate_cli']
 
 # %% ../nbs/05_evaluate.ipynb #a027e5e5
 def eval_rows(data:str|Path, # a prepared folder, or a source for `prepare` (folder of classes, YOLO/VOC set, URL...)
@@ -49,15 +53,39 @@ def _probs(model, meta:dict, rows:pd.DataFrame, bs:int=64)->np.ndarray:
         out.append(predict_probs(model, to_batch(ims, meta), bs)[:, 0])
     return np.concatenate(out) if out else np.zeros(0)
 
+# %% ../nbs/05_evaluate.ipynb #6740ffd1
+def source_metrics(rows:pd.DataFrame, # scored rows with `label` and `source`
+                   p:np.ndarray, # their probabilities of `with_mask`
+                   threshold:float=.5 # `with_mask` when p >= threshold
+                  )->dict:
+    "`{source: {n, accuracy, balanced_accuracy, errors}}` of the predictions `p` of `rows`, per value of their `source` column"
+    y, pred, out = np.array([CLASSES.index(l) for l in rows.label]), np.where(np.asarray(p) >= threshold, 0, 1), {}
+    for s in pd.unique(rows.source):
+        k = (rows.source == s).values
+        ok, yk = y[k] == pred[k], y[k]
+        out[str(s)] = dict(n=int(k.sum()), accuracy=float(ok.mean()), balanced_accuracy=float(np.mean([ok[yk == c].mean() for c in range(len(CLASSES)) if (yk == c).any()])),
+                           errors=int((~ok).sum()))
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #70553177
+def source_table(res:dict # from `evaluate`
+                )->pd.DataFrame|None:
+    "The per-source figures of `res` as a table, with a last row for all rows; None when the data had no `source` column"
+    if 'by_source' not in res: return None
+    t = pd.DataFrame(res['by_source']).T.reindex(columns=['n', 'accuracy', 'balanced_accuracy', 'errors'])
+    t.loc['all'] = [res['n'], res['accuracy'], res['balanced_accuracy'], res['n'] - sum(res['confusion'][c][c] for c in CLASSES)]
+    return t.astype({'n': int, 'errors': int}).rename_axis('source').round(4)
+
 # %% ../nbs/05_evaluate.ipynb #05f67447
 def evaluate(model_dir:str|Path, # a model folder from `train`
              data:str|Path, # a prepared folder (scored on its test split) or any `prepare` source (scored whole)
              out:str|Path|None=None, # where to write metrics.json and the figures (default: model_dir/eval/<name>)
              device:str|None=None, # cuda, mps or cpu (default: best available)
              top_k:int=12, # images in the top-losses figure
-             split:str='test' # of a prepared folder, the split scored: 'test', 'valid', 'train' or 'all'
+             split:str='test', # of a prepared folder, the split scored: 'test', 'valid', 'train' or 'all'
+             cam:int=0 # wrong and as many correct predictions shown with Grad-CAM in cam.png (0: no figure)
             )->dict:
-    "Metrics of the model in `model_dir` on `data` at 0.5 and at its validation threshold; writes metrics.json, confusion.png, roc.png, top_losses.png"
+    "Metrics of the model in `model_dir` on `data` at 0.5 and at its validation threshold (and per source); writes metrics.json, confusion.png, roc.png, top_losses.png, cam.png"
     model, meta = load_model(model_dir, best_device(device))
     out = Path(out) if out else Path(model_dir)/'eval'/Path(str(data).rstrip('/')).name
     rows, name = eval_rows(data, out/'prepared', split)
@@ -68,11 +96,15 @@ def evaluate(model_dir:str|Path, # a model folder from `train`
     thr = float(meta.get('threshold', .5))
     res = dict(binary_metrics(p, y, thr), data=str(data), name=name, model=str(model_dir), at_05=binary_metrics(p, y, .5),
                seconds=round(time.perf_counter() - t0, 2))
+    if 'source' in rows: res['by_source'] = source_metrics(rows, p, thr)
     save_json(res, out/'metrics.json')
     with atomic_write(out/'predictions.csv', 'w') as f:
         rows.assign(prob_with_mask=p.round(5), pred=np.where(p >= thr, CLASSES[0], CLASSES[1]))[
-            ['path', 'label', 'pred', 'prob_with_mask', 'file']].to_csv(f, index=False)
+            ['path', 'label', 'pred', 'prob_with_mask', 'file'] + (['source'] if 'source' in rows else [])].to_csv(f, index=False)
     plot_confusion(res, out/'confusion.png'); plot_roc(p, y, res, out/'roc.png'); plot_top_losses(rows, p, y, out/'top_losses.png', top_k)
+    if cam:
+        groups = [(f'{s} ({name.split(" (")[-1].rstrip(")")})', rows.source.values == s) for s in pd.unique(rows.source)] if 'source' in rows else [(name, slice(None))]
+        plot_cam({t: cam_set(model, meta, rows[k].reset_index(drop=True), p[k], cam) for t, k in groups}, out/'cam.png')
     return res
 
 # %% ../nbs/05_evaluate.ipynb #315f9450
@@ -111,6 +143,122 @@ def plot_top_losses(rows:pd.DataFrame, p:np.ndarray, y:np.ndarray, fname:str|Pat
         ax.set_title(f"{rows.label.iloc[i].replace('_mask', '')}\np(mask)={p[i]:.2f} loss={loss[i]:.1f}", fontsize=7)
     fig.tight_layout(); save_fig(fig, fname); plt.close(fig)
 
+# %% ../nbs/05_evaluate.ipynb #1f88aa50
+def cam_layer(model:nn.Module, # a classifier, e.g. from `load_model`
+              size:int=64 # side of the probe image run through it
+             )->nn.Module:
+    "The module Grad-CAM reads: the last to run in the body (fastai's `model[0]`, else the model) whose output is a 4-D map of more than one location"
+    body = model[0] if isinstance(model, nn.Sequential) and len(model) == 2 else model
+    seen, dev = [], next(model.parameters()).device
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append((m, tuple(o.shape) if torch.is_tensor(o) else ())))
+             for m in body.modules() if m is not body]
+    try:
+        with torch.no_grad(): body(torch.zeros(1, 3, size, size, device=dev))
+    finally:
+        for h in hooks: h.remove()
+    maps = [(m, s) for m, s in seen if len(s) == 4]
+    if not maps: raise ValueError(f'{type(model).__name__}: no layer gives a 4-D activation; Grad-CAM needs a convolutional network')
+    return ([m for m, s in maps if s[2] * s[3] > 1] or [m for m, _ in maps])[-1]
+
+# %% ../nbs/05_evaluate.ipynb #0cfee0f6
+def grad_cam(model:nn.Module, # a classifier in eval mode, e.g. from `load_model`
+             x:torch.Tensor, # a batch from `to_batch`
+             cls=None, # class index explained for each image (default: the predicted one)
+             layer:nn.Module|None=None, # the activation read (default: `cam_layer(model)`)
+             bs:int=64 # batch size
+            )->torch.Tensor:
+    "Grad-CAM heat maps `(n, h, w)` of batch `x`, at its size, each scaled to a maximum of 1 (all 0 where nothing raised the class)"
+    dev = next(model.parameters()).device
+    layer = layer or cam_layer(model, x.shape[-1])
+    cls = None if cls is None else torch.as_tensor(np.asarray(cls)).long().view(-1)
+    out = []
+    for i in range(0, len(x), bs):
+        acts = []
+        h = layer.register_forward_hook(lambda m, inp, o: acts.append(o))
+        try:
+            with torch.inference_mode(False), torch.enable_grad():  # gradients even when called under inference mode
+                xb = x[i:i + bs].clone().to(dev).requires_grad_(True)  # a graph whatever the parameters' requires_grad
+                logits = model(xb)
+                c = logits.argmax(1) if cls is None else cls[i:i + bs].to(dev)
+                g, = torch.autograd.grad(logits.gather(1, c[:, None]).sum(), acts[-1])
+        finally: h.remove()
+        cam = torch.relu((g.mean((2, 3), keepdim=True) * acts[-1].detach()).sum(1, keepdim=True)).float()
+        cam = F.interpolate(cam, size=tuple(x.shape[-2:]), mode='bilinear', align_corners=False)[:, 0]
+        mx = cam.flatten(1).amax(1).view(-1, 1, 1)
+        out.append((cam / torch.where(mx > 0, mx, torch.ones_like(mx))).cpu())
+    return torch.cat(out) if out else torch.zeros(0, *x.shape[-2:])
+
+# %% ../nbs/05_evaluate.ipynb #9e243964
+CAM_SIDE = 112  # pixels a tile of the Grad-CAM figure (a figure of 16 tiles stays well under 300 KB)
+
+def cam_pick(y:np.ndarray, # true class indices
+             pred:np.ndarray, # predicted class indices
+             n:int, # wrong predictions wanted, and as many correct ones
+             seed:int=0 # sample seed
+            )->tuple[np.ndarray, np.ndarray]:
+    "Indices of up to `n` wrong and `n` correct predictions, each a random sample (neither the worst nor the best): `(wrong, correct)`"
+    rng, ok = np.random.default_rng(seed), np.asarray(y) == np.asarray(pred)
+    pick = lambda idx: np.sort(rng.choice(idx, min(n, len(idx)), replace=False)) if len(idx) else idx
+    return pick(np.flatnonzero(~ok)), pick(np.flatnonzero(ok))
+
+# %% ../nbs/05_evaluate.ipynb #2839bc98
+def cam_set(model:nn.Module, # a classifier from `load_model`
+            meta:dict, # its metadata
+            rows:pd.DataFrame, # scored rows, with `file` and `label`
+            p:np.ndarray, # their probabilities of `with_mask` (e.g. from `predict_rows`)
+            n:int=4, # wrong and correct predictions shown
+            seed:int=0 # sample seed
+           )->dict:
+    "Up to `n` wrong then `n` correct predictions of `rows` at the model's threshold: inputs, Grad-CAM of the predicted class, labels, probabilities"
+    thr = float(meta.get('threshold', .5))
+    y, pred = np.array([CLASSES.index(l) for l in rows.label], int), np.where(np.asarray(p) >= thr, 0, 1)
+    wrong, right = cam_pick(y, pred, n, seed)
+    idx = np.concatenate([wrong, right]).astype(int)
+    x = to_batch([Image.open(f) for f in rows.file.iloc[idx]], meta) if len(idx) else torch.zeros(0, 3, meta['size'], meta['size'])
+    return dict(x=x, cams=grad_cam(model, x, pred[idx]) if len(idx) else torch.zeros(0, meta['size'], meta['size']), y=y[idx], pred=pred[idx],
+                p=np.asarray(p)[idx], n=n, wrong=len(wrong), correct=len(right), mean=meta['mean'], std=meta['std'])
+
+# %% ../nbs/05_evaluate.ipynb #fd2300e9
+def plot_cam(sets:dict, # `{title: cam_set(...)}`, one band of the figure each
+             fname:str|Path, # destination .png
+             cols:int=8, # tiles a row
+             side:int=CAM_SIDE # pixels a tile
+            )->Path:
+    "Save the Grad-CAM maps of `sets` over their images, titled with true label, prediction and p(with_mask); wrong ones first, in red"
+    import matplotlib.pyplot as plt
+    short = lambda c: CLASSES[c].replace('_mask', '')
+    dpi, gap, cap, head = 72, 8, 26, 20  # pixels: between tiles, a tile's caption, a band's title
+    bands = [(t, s, max(1, -(-len(s['y']) // cols))) for t, s in sets.items()]
+    W, H = cols * (side + gap), sum(head + r * (cap + side) for *_, r in bands) + gap
+    fig, top = plt.figure(figsize=(W / dpi, H / dpi), dpi=dpi), 0
+    for title, s, nr in bands:
+        wrong = (f"no wrong predictions" if not s['wrong'] else f"{s['wrong']} wrong" +
+                 (f" (all the errors there are, fewer than {s['n']})" if s['wrong'] < s['n'] else ''))
+        fig.text(.5, 1 - (top + 4) / H, f"{title}: {wrong}, then {s['correct']} correct", ha='center', va='top', fontsize=9)
+        img = (s['x'] * torch.tensor(s['std']).view(1, 3, 1, 1) + torch.tensor(s['mean']).view(1, 3, 1, 1)).clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        for k in range(len(s['y'])):
+            r, c = divmod(k, cols)
+            ax = fig.add_axes([(c * (side + gap) + gap / 2) / W, 1 - (top + head + r * (cap + side) + cap + side) / H, side / W, side / H])
+            ax.imshow(img[k]); ax.imshow(s['cams'][k].numpy(), cmap='jet', alpha=.4, vmin=0, vmax=1); ax.axis('off')
+            ax.set_title(f"true {short(s['y'][k])}, said {short(s['pred'][k])}\np(mask) {s['p'][k]:.2f}", fontsize=7, pad=2,
+                         color='black' if s['y'][k] == s['pred'][k] else 'red')
+        if not len(s['y']): fig.text(.5, 1 - (top + head + side / 2) / H, 'nothing to show', ha='center', fontsize=8)
+        top += head + nr * (cap + side)
+    save_fig(fig, fname, dpi); plt.close(fig)
+    return Path(fname)
+
+# %% ../nbs/05_evaluate.ipynb #a666189c
+SCENE_KINDS = ('yolo', 'voc')  # `source_kind`s of scene sets: each labelled face of a photo is a crop
+
+def held_out_scenes(data:str|Path # a `prepare` output folder
+                   )->pd.DataFrame:
+    "Rows of `data` cut from the photos of a scene source in its valid or test split (empty when `data` has no scene source)"
+    rows, rep = load_split(data), json.loads((Path(data)/'report.json').read_text())
+    held = rows.split.isin(('valid', 'test'))
+    if 'source' in rows: scenes = {s['name'] for s in rep['params'].get('sources', []) if s.get('kind') in SCENE_KINDS}
+    else: scenes, rows = ({''} if rep['params'].get('kind') in SCENE_KINDS else set()), rows.assign(source='')  # one source, as before
+    return rows[held & rows.source.isin(scenes)].reset_index(drop=True)
+
 # %% ../nbs/05_evaluate.ipynb #5aa77dad
 @call_parse
 def evaluate_cli(model_dir:str, # a model folder from mask-recog-train
@@ -119,12 +267,15 @@ def evaluate_cli(model_dir:str, # a model folder from mask-recog-train
                  out:str=None, # output folder (default: MODEL_DIR/eval/<data name>)
                  device:str=None, # cuda, mps or cpu (default: best available)
                  split:str='test', # split of a prepared DATA to score: test, valid, train or all
+                 cam:int=0, # also write cam.png: Grad-CAM of N wrong and N correct predictions (per source)
                 ):
-    "Score the model in MODEL_DIR on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png"
+    "Score the model in MODEL_DIR on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png (cam.png with --cam N)"
+    if cam < 0: raise SystemExit(f'mask-recog-evaluate: --cam {cam}: give the number of wrong (and of correct) predictions to show, 0 for none')
     for i, d in enumerate([data] + [e for e in (extra or '').split(',') if e]):
         o = Path(out)/(Path(d.rstrip('/')).name if i else '') if out else None
-        try: r = evaluate(model_dir, d, o, device, split=split if i == 0 else 'test')
+        try: r = evaluate(model_dir, d, o, device, split=split if i == 0 else 'test', cam=cam)
         except (FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
         print(f"{r['name']}: n={r['n']} accuracy {r['accuracy']:.4f} balanced {r['balanced_accuracy']:.4f} "
               f"AUC {r['roc_auc'] if r['roc_auc'] is None else round(r['roc_auc'], 4)} at threshold {r['threshold']:.3f} "
               f"(at 0.5: {r['at_05']['accuracy']:.4f}); wrote {o or Path(model_dir)/'eval'/Path(d.rstrip('/')).name}")
+        if len(r.get('by_source', {})) > 1: print(source_table(r).to_string())

@@ -15,7 +15,7 @@ from PIL import Image
 from fastcore.script import call_parse
 from .core import *
 from .data import BadImage, load_rgb, claimed_pixels, load_split, IMG_EXTS, MAX_PIXELS, _to_rgb
-from .model import load_model, to_batch, predict_probs, read_meta, check_meta, BadModel, MODEL_JSON
+from .model import load_model, to_batch, predict_probs, read_meta, check_meta, BadModel, MODEL_JSON, WEIGHTS_FILE
 
 # %% auto #0
 __all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'PixelBudget',
@@ -217,11 +217,12 @@ class Classifier:
         if not f.exists(): raise FileNotFoundError(f"{f} not found: {fix.replace(' again', '')}")
         try: props = onnx_props(f)
         except ValueError as e: raise ValueError(f"{e}: {fix}") from None
-        w = self.model_dir/'model.safetensors'
-        if w.exists() and props.get('weights_sha256') and sha256_file(w) != props['weights_sha256']:
-            raise ValueError(f"{f} was exported from other weights than {w} (retrained since?): {fix}")
         js = self.model_dir/MODEL_JSON  # checked as `load_model` checks it: the ONNX graph is fed by what it says
         meta = read_meta(self.model_dir) if js.exists() else check_meta(props['meta'], f)
+        w = self.model_dir/WEIGHTS_FILE  # model.json names its weights' sha256; older folders: hash the weights
+        now = meta.get('weights_sha256') or (sha256_file(w) if w.exists() else None)
+        if now and props.get('weights_sha256') and now != props['weights_sha256']:
+            raise ValueError(f"{f} was exported from other weights than {w} (retrained since?): {fix}")
         if meta['classes'] != props['meta'].get('classes'):
             raise BadModel(f, f"exported with classes {props['meta'].get('classes')}, but {js} says {meta['classes']}: {fix}")
         try: sess = onnx_session(f, device, threads)
@@ -356,7 +357,7 @@ def export_onnx(model_dir:str|Path, # folder written by `save_model`
     model, meta = load_model(model_dir)
     if data is None and meta.get('data') and (Path(meta['data'])/'manifest.csv').exists(): data = meta['data']
     if int8 and data is None: raise ValueError("int8 needs data=PREPARED (a mask-recog-prepare output; the model's own training data is not on this machine): its train split calibrates the int8 model and its test split measures the accuracy change")
-    sha = sha256_file(model_dir/'model.safetensors')
+    sha = meta.get('weights_sha256') or sha256_file(model_dir/WEIGHTS_FILE)  # `load_model` checked it
     t = time.perf_counter()
     proto = onnx.load_from_string(_onnx_bytes(model, meta['size'], opset))
     _save_onnx(proto, meta, sha, model_dir/ONNX_FILE)

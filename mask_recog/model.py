@@ -25,7 +25,6 @@ from fastai.callback.channelslast import *
 from fastai.callback.schedule import *
 from fastai.vision.learner import default_split
 from .core import *
-from .core import _umask
 from .augment import fit_image, IMAGENET_STATS
 
 # %% auto #0
@@ -205,7 +204,7 @@ def model_folder(model_dir:str|Path # the model folder to (re)write
             raise FileExistsError(f"{dest}: holds files but no model (no {MODEL_JSON}, no {WEIGHTS_FILE}) and a model folder is replaced whole; write the model to a new or empty folder")
     dest.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.new-'))
-    os.chmod(new, 0o777 & ~_umask())  # mkdtemp makes 0700 folders: give it the usual permissions
+    os.chmod(new, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders: give it the usual permissions
     try:
         yield new
         _swap_in(new, dest)
@@ -238,6 +237,13 @@ def save_model(model:nn.Module, # the trained classifier
     with model_folder(model_dir) as d: write_model(model, meta, d)
     return Path(model_dir)
 
+# %% ../nbs/02b_model.ipynb #2940ebe1
+def _st_header(blob:bytes)->dict:
+    "The JSON header of safetensors bytes (an 8-byte little-endian length, then the JSON)"
+    n = int.from_bytes(blob[:8], 'little')
+    if len(blob) < 8 or n > len(blob) - 8: raise ValueError(f'header of {n} bytes in a file of {len(blob)}')
+    return json.loads(blob[8:8 + n])
+
 # %% ../nbs/02b_model.ipynb #0bfb350a
 def _file_ok(f:Path):
     "Raise when `f` is missing (`FileNotFoundError`) or not a regular file (`BadModel`: a FIFO or device would hang the reader)"
@@ -265,17 +271,17 @@ def load_model(model_dir:str|Path, # folder written by `save_model`
                device:str|torch.device='cpu' # where to put the model
               )->tuple[nn.Module, dict]:
     "The model in `model_dir` (in eval mode) and its checked metadata, from safetensors and JSON only; `BadModel` names the file at fault"
-    from safetensors import safe_open
+    from safetensors.torch import load as st_load
     model_dir = Path(model_dir)
     js, w = model_dir/MODEL_JSON, model_dir/WEIGHTS_FILE
     meta = read_meta(model_dir)
     _file_ok(w)
-    try:
-        with safe_open(w, 'pt', device='cpu') as f: head, sd = f.metadata() or {}, {k: f.get_tensor(k) for k in f.keys()}
+    blob = w.read_bytes()  # read once: hashed and parsed from the same bytes
+    try: head, sd = _st_header(blob).get('__metadata__') or {}, st_load(blob)
     except Exception as e: raise BadModel(w, f'damaged: not a complete safetensors file ({e}); {_FIX}') from None
     if (sha := meta.get('weights_sha256')) is None:
         warnings.warn(f'{js} records no weights_sha256 (saved by an older mask_recog): {w} is loaded unchecked; retrain the model to protect it')
-    elif sha256_file(w) != sha:
+    elif sha256_bytes(blob) != sha:
         raise BadModel(w, f'its sha256 is not the weights_sha256 in {js}: these are not the weights model.json describes (replaced or damaged since); {_FIX}')
     for k in ('arch', 'classes'):
         if (h := head.get(f'mask_recog.{k}')) is not None and (json.loads(h) if k == 'classes' else h) != meta[k]:

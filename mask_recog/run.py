@@ -11,7 +11,7 @@ from pathlib import Path
 from fastcore.script import call_parse
 from .core import *
 from .data import prepare, scan_folder, get_faces, get_scenes
-from .train import train, _versions
+from .train import train, _versions, DEFAULT_FRAMING
 from .evaluate import evaluate
 from .model import PretrainedUnavailable
 
@@ -19,7 +19,7 @@ from .model import PretrainedUnavailable
 __all__ = ['run', 'run_cli']
 
 # %% ../nbs/05a_run.ipynb #e74391d4
-def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggle:OWNER/DATASET, URL
+def run(source:str|Path|list, # anything `prepare` takes (folder, YOLO/VOC set, kaggle:OWNER/DATASET, URL), or a list of them merged into one dataset
         out:str|Path, # the run folder
         arch:str='resnet34', # architecture
         size:int=224, # model input side
@@ -35,17 +35,22 @@ def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggl
         extra:list|None=None, # more datasets to evaluate on (e.g. a scene set)
         limit:int|None=None, # at most this many training images (quick runs)
         device:str|None=None, # cuda, mps or cpu (default: best available)
+        framing:str=DEFAULT_FRAMING, # detector framing augmentations: comma-separated box, small, camera, or all ('' or 'none': none)
+        progressive:float=0., # share of the epochs trained first at `small_size` (0: off)
+        small_size:int|None=None, # side of those epochs (default: `train`'s)
         command:str|None=None # the command line to record (default: this process's)
        )->dict:
     "Prepare `source`, train and evaluate into `out`; returns (and writes as `out/run.json`) the record of the run"
     out, device = Path(out), best_device(device); out.mkdir(parents=True, exist_ok=True)
-    params = dict(source=str(source), arch=arch, size=size, epochs=epochs, lr=lr, bs=bs, seed=seed, pretrained=pretrained,
+    srcs = [str(s) for s in source] if isinstance(source, (list, tuple)) else str(source)
+    params = dict(source=srcs, arch=arch, size=size, epochs=epochs, lr=lr, bs=bs, seed=seed, pretrained=pretrained,
                   weights=weights, valid_pct=valid_pct, test_pct=test_pct, prep_size=prep_size, extra=list(extra or []),
-                  limit=limit, device=device)
+                  limit=limit, device=device, framing=framing, progressive=progressive, small_size=small_size)
     steps, t = {}, time.perf_counter()
     prepare(source, out/'data', valid_pct, test_pct, seed, prep_size)
     steps['prepare_s'] = round(time.perf_counter() - t, 2); t = time.perf_counter()
-    tr = train(out/'data', out/'model', arch, size, epochs, lr, bs, seed, pretrained, weights, limit=limit, device=device)
+    tr = train(out/'data', out/'model', arch, size, epochs, lr, bs, seed, pretrained, weights, limit=limit, device=device,
+               framing=framing, progressive=progressive, small_size=small_size)
     steps['train_s'] = round(time.perf_counter() - t, 2); t = time.perf_counter()
     ev = {'test': evaluate(out/'model', out/'data', out/'eval'/'test', device=device)}
     for x in extra or []: ev[Path(str(x).rstrip('/')).name] = evaluate(out/'model', x, out/'eval'/Path(str(x).rstrip('/')).name, device=device)
@@ -55,7 +60,8 @@ def run(source:str|Path, # anything `prepare` takes: folder, YOLO/VOC set, kaggl
                manifest_sha256=tr['meta']['manifest_sha256'], lr=tr['meta']['lr'], threshold=tr['meta']['threshold'],
                device=tr['meta']['device_name'], steps=steps, train_img_per_s=tr['meta']['train_img_per_s'],
                data={k: rep[k] for k in ['rows', 'status', 'splits', 'groups_spanning_splits']},
-               valid=_headline(tr['valid']['at_threshold']), results={k: _headline(v) for k, v in ev.items()})
+               valid=_headline(tr['valid']['at_threshold']), results={k: _headline(v) for k, v in ev.items()},
+               by_source=ev['test'].get('by_source'))  # the test split per source
     save_json(rec, out/'run.json')
     return rec
 
@@ -63,7 +69,7 @@ def _headline(m:dict)->dict: return {k: m[k] for k in ['n', 'accuracy', 'balance
 
 # %% ../nbs/05a_run.ipynb #54bcda2f
 @call_parse
-def run_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s) URL to a zip/tar
+def run_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or http(s) URLs to a zip/tar, merged into one dataset
             out:str='runs/run', # the run folder
             arch:str='resnet34', # architecture
             size:int=224, # model input side
@@ -78,10 +84,15 @@ def run_cli(source:str, # folder, YOLO/VOC set, kaggle:OWNER/DATASET, or http(s)
             extra:str=None, # comma-separated more datasets to evaluate on
             limit:int=None, # at most this many training images
             device:str=None, # cuda, mps or cpu (default: best available)
+            framing:str=DEFAULT_FRAMING, # detector framing augmentations: comma-separated box, small, camera, all, or none
+            progressive:float=0., # share of the epochs trained first at --small-size (progressive resizing; 0: off)
+            small_size:int=None, # side of those epochs (default: 5/8 of --size, a multiple of 8)
            ):
-    "The whole series: prepare SOURCE, lr_find, train, evaluate; everything lands in OUT with run.json"
-    try: rec = run(source, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, valid_pct, test_pct,
-                   extra=[e for e in (extra or '').split(',') if e], limit=limit, device=device)
+    "The whole series: prepare SOURCE (several are merged), lr_find, train, evaluate; everything lands in OUT with run.json"
+    if not source: raise SystemExit('mask-recog-run: name at least one SOURCE')
+    try: rec = run(list(source) if len(source) > 1 else source[0], out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, valid_pct, test_pct,
+                   extra=[e for e in (extra or '').split(',') if e], limit=limit, device=device,
+                   framing=framing, progressive=progressive, small_size=small_size)
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-run: {e}')
     for k, r in rec['results'].items():
         print(f"{k}: accuracy {r['accuracy']:.4f}, balanced accuracy {r['balanced_accuracy']:.4f} (n={r['n']})")

@@ -23,13 +23,14 @@ from fastai.data.transforms import Normalize
 import mask_recog
 from .core import *
 from .data import load_split
-from .augment import tensor_dls, FitImage, IMAGENET_STATS, _cache_size
+from .augment import tensor_dls, parse_framing, FitImage, IMAGENET_STATS, _cache_size
 from .model import make_learner, model_folder, write_model, read_meta, PretrainedUnavailable, MODEL_JSON, WEIGHTS_FILE
 from .lr_find import resolve_lr
 
 # %% auto #0
-__all__ = ['MIN_PER_CLASS', 'TRAIN_COLS', 'binary_metrics', 'roc_auc', 'choose_threshold', 'UntrainableData', 'check_trainable',
-           'KeepBest', 'EpochLog', 'train', 'model_matches', 'ensure_model', 'train_cli']
+__all__ = ['MIN_PER_CLASS', 'TRAIN_COLS', 'SMALL_SHARE', 'SIZE_STEP', 'DEFAULT_FRAMING', 'binary_metrics', 'roc_auc',
+           'choose_threshold', 'UntrainableData', 'check_trainable', 'KeepBest', 'EpochLog', 'small_side',
+           'ProgressiveResize', 'train', 'model_matches', 'ensure_model', 'train_cli']
 
 # %% ../nbs/04_train.ipynb #76b64b5f
 def binary_metrics(p:np.ndarray, # probability of `with_mask`, one per image
@@ -125,10 +126,12 @@ class KeepBest(TrackerCallback):
         self.state = None
 
 class EpochLog(Callback):
-    "Keep fastai's per-epoch log lines (epoch, losses, metrics, time) as rows"
+    "Keep fastai's per-epoch log lines (epoch, losses, metrics, time) as rows, with the side of the epoch's training images; epochs numbered across fits (`fine_tune`'s frozen one first)"
     order = 70  # after the Recorder has logged the epoch
-    def before_fit(self): self.rows = []
-    def after_epoch(self): self.rows.append(dict(zip(self.recorder.metric_names, self.recorder.log)))
+    def __init__(self): self.rows = []
+    def after_epoch(self):
+        x = getattr(self.dls.train, 'x', None)  # a `TensorLoader`'s images
+        self.rows.append(dict(zip(self.recorder.metric_names, self.recorder.log)) | dict(epoch=len(self.rows), size=int(x.shape[-1]) if x is not None else None))
 
 def _opt_name(opt)->str:
     "'AdamW (fused)', 'AdamW (foreach)', or the optimizer's class name"
@@ -149,6 +152,31 @@ def _export_dls(data:Path, size:int, cache_size:int, bs:int):
                    batch_tfms=Normalize.from_stats(*IMAGENET_STATS, cuda=False))
     return db.dataloaders(df.assign(is_valid=[False, True] * 4), bs=bs, device='cpu', num_workers=0)
 
+# %% ../nbs/04_train.ipynb #a17224cb
+SMALL_SHARE = 5 / 8  # progressive resizing's default small side, as a share of `size`: ~39% of the pixels, so a small epoch costs ~40% of a full one, and faces keep their mask's edges (60 px at 96)
+SIZE_STEP = 8  # small sides are multiples of this: tensor cores and cuDNN's channels-last kernels tile by 8
+
+def small_side(size:int, # the full input side
+               small_size:int|None=None # an explicit small side (None: `SMALL_SHARE` of `size`)
+              )->int:
+    "The side of progressive resizing's first epochs: `small_size`, else `SMALL_SHARE` of `size` rounded to a multiple of `SIZE_STEP`"
+    return int(small_size) if small_size else max(SIZE_STEP, int(size * SMALL_SHARE / SIZE_STEP + .5) * SIZE_STEP)
+
+class ProgressiveResize(Callback):
+    "Train the first `n_small` epochs on the `small` loader, the rest on `full`, within whatever schedule runs (counted across fits: `fine_tune`'s frozen epoch is the first)"
+    order = -10  # before the epoch's loader is read
+    def __init__(self, small, # training loader at the small size (`TensorLoader.resized`)
+                 full, # training loader at full size
+                 n_small:int # epochs at the small size
+                ): self.small, self.full, self.n_small, self.done = small, full, n_small, 0
+    def before_epoch(self):
+        if self.done == self.n_small: self.full.epoch = self.small.epoch  # the full-size epochs go on with new shuffles
+        self.learn.dls.train = self.small if self.done < self.n_small else self.full
+    def after_epoch(self): self.done += 1
+
+# %% ../nbs/04_train.ipynb #f187a7ff
+DEFAULT_FRAMING = 'box'  # the framing augmentations of the default recipe: the one group that raised every held-out score in 05_evaluate's ablation
+
 # %% ../nbs/04_train.ipynb #69cfdf88
 def train(data:str|Path, # a `mask-recog-prepare` output folder
           out:str|Path, # model folder to write (replaced whole when it holds a model)
@@ -164,10 +192,18 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
           label_smoothing:float=0., # cross-entropy label smoothing
           limit:int|None=None, # use at most this many training images (quick runs)
           device:str|None=None, # 'cuda', 'mps' or 'cpu' (default: `best_device()`, the best available)
+          framing:str=DEFAULT_FRAMING, # detector framing augmentations: a comma-separated subset of box, small, camera, or 'all' (see `BatchAug`); '' the original recipe
+          progressive:float=0., # share of the epochs trained first at `small_size` (progressive resizing); 0: all at `size`
+          small_size:int|None=None, # side of those epochs (default: `small_side(size)`, 5/8 of `size`)
          )->dict:
     "Train a mask classifier on `data` and write model.pkl, model.safetensors, model.json, history.csv, lr_find.png and metrics.json to `out`"
     data, out = Path(data), Path(out)
     if pretrained not in (True, False, 'auto'): raise ValueError(f"pretrained must be True, False or 'auto', not {pretrained!r}")
+    framing = ','.join(parse_framing(framing))
+    if not 0 <= progressive < 1: raise ValueError(f"progressive={progressive!r}: expected the share of epochs at the small size, from 0 (off) to below 1 (the last epochs are at full size)")
+    small = small_side(size, small_size) if progressive else None
+    if small is not None and not SIZE_STEP <= small < size: raise ValueError(f"small_size={small}: expected from {SIZE_STEP} to below size={size}")
+    n_small = min(round(progressive * epochs), epochs - 1) if progressive else 0
     check_trainable(data, limit)  # before anything is written
     replaced = (out/MODEL_JSON).exists() or (out/WEIGHTS_FILE).exists()
     dev = torch.device(best_device(device))
@@ -175,7 +211,9 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
         set_seed(seed, reproducible=dev.type == 'cpu')
         if dev.type == 'cuda': torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels for these shapes
         t0 = time.perf_counter()
-        dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit)
+        dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit, framing=framing)
+        full = dls.train
+        if n_small: dls.train = full.resized(small)  # lr_find and the first epochs see the small images
         t_load = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as ck:
             pre = bool(pretrained) and weights is None  # whether training starts from ImageNet weights
@@ -187,19 +225,20 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
             chosen = resolve_lr(lr, learn, stage)
             log = EpochLog()
             best = KeepBest('valid_loss')
-            cbs = [best, log]
+            cbs = [best, log] + ([ProgressiveResize(dls.train, full, n_small)] if n_small else [])
             t1 = time.perf_counter()
             if pre or weights: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
             else: learn.fit_one_cycle(epochs, chosen, wd=wd, cbs=cbs)
             if dev.type == 'cuda': torch.cuda.synchronize()
             t_train = time.perf_counter() - t1
+            dls.train = full
             probs, targs = learn.get_preds(dl=dls.valid)
         p, yv = probs[:, 0].float().numpy(), targs.numpy()
         thr = choose_threshold(p, yv)
         valid = {'at_0.5': binary_metrics(p, yv, .5), 'at_threshold': binary_metrics(p, yv, thr)}
         manifest = data/'manifest.csv'
         meta = dict(arch=arch, size=size, cache_size=_cache_size(data), threshold=thr, lr=chosen, lr_mode=str(lr), epochs=epochs,
-                    bs=bs, seed=seed, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=pre, weights=str(weights) if weights else None,
+                    bs=bs, seed=seed, framing=framing, progressive=progressive, small_size=small, small_epochs=n_small, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=best.best_epoch, pretrained=pre, weights=str(weights) if weights else None,
                     data=str(data), manifest_sha256=sha256_file(manifest), n_train=dls.train.n, n_valid=dls.valid.n,
                     device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
                     load_seconds=round(t_load, 2), train_seconds=round(t_train, 2),
@@ -226,7 +265,12 @@ def model_matches(model_dir:str|Path, # a model folder
     try: meta = read_meta(model_dir)
     except (ValueError, OSError): return False  # damaged: train again
     want = {**{k: p.default for k, p in inspect.signature(train).parameters.items()}, **recipe}
+    try: framing = ','.join(parse_framing(want['framing']))
+    except ValueError: return False
+    small = small_side(want['size'], want['small_size']) if want['progressive'] else None
+    new = dict(framing=framing, progressive=want['progressive'], small_size=small)  # models from before these options: '', 0, None
     return (meta.get('manifest_sha256') == sha256_file(Path(data)/'manifest.csv') and all(meta.get(k) == want[k] for k in ['arch', 'size', 'epochs', 'bs', 'seed'])
+            and all(meta.get(k, d) == new[k] for k, d in (('framing', ''), ('progressive', 0.), ('small_size', None)))
             and meta.get('weights_sha256') == sha256_file(w))
 
 def ensure_model(data:str|Path, # a `prepare` output folder
@@ -255,9 +299,13 @@ def train_cli(data:str, # a mask-recog-prepare output folder
               weights:str=None, # local torchvision state dict to start from
               limit:int=None, # at most this many training images
               device:str=None, # cuda, mps or cpu (default: best available)
+              framing:str=DEFAULT_FRAMING, # detector framing augmentations: comma-separated box, small, camera, all, or none
+              progressive:float=0., # share of the epochs trained first at --small-size (progressive resizing; 0: off)
+              small_size:int=None, # side of those epochs (default: 5/8 of --size, a multiple of 8)
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
-    try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device))
+    try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
+                    framing=framing, progressive=progressive, small_size=small_size)
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError) as e: raise SystemExit(f'mask-recog-train: {e}')
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "

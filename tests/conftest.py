@@ -1,5 +1,6 @@
 import os, json, time, shutil, socket, subprocess, contextlib, urllib.request, pytest
 from pathlib import Path
+from support import free_port, untrained_model  # shared with bench/
 
 FULL = {'faces': 'face-mask-4k', 'scenes': 'mask-scenes-571'}  # the developers' and CI's datasets, in $MASK_RECOG_DATA
 
@@ -69,15 +70,6 @@ def console_script(name:str, module:str, fn:str, tmp:Path)->list[str]:
     w = Path(tmp)/f'{name}.py'
     w.write_text(f'import sys\nfrom {module} import {fn}\nsys.exit({fn}())\n')
     return [sys.executable, str(w)]
-
-def free_port()->int:
-    "A TCP port on 127.0.0.1 that nothing listens on now"
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-def untrained_model(folder:Path)->Path:
-    "A resnet18 at 64 px, untrained, saved in `folder`: for tests of mechanics that do not depend on what a model learned"
-    from mask_recog.model import build_model, save_model
-    return save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 64}, folder)
 
 @contextlib.contextmanager
 def serving(cmd:list, model_dir:Path, env:dict, log:Path, timeout:float=60):

@@ -4,21 +4,21 @@ from pathlib import Path
 import pandas as pd
 from conftest import is_full
 
-COLS = ['path', 'label', 'split', 'group', 'sha256', 'phash', 'width', 'height', 'status', 'reason']
+COLS = ['source', 'path', 'label', 'split', 'group', 'sha256', 'phash', 'width', 'height', 'status', 'reason']
 
 def run(*args, cwd=None):
     return subprocess.run(['mask-recog-prepare', *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 def test_help():
     r = run('--help')
-    assert r.returncode == 0 and '--valid-pct' in r.stdout and '--size' in r.stdout
+    assert r.returncode == 0 and '--valid-pct' in r.stdout and '--size' in r.stdout and '[source ...]' in r.stdout  # one SOURCE or several
 
 def test_real_subset(small_real_set, tmp_path):
     out = tmp_path/'prep'
     r = run(small_real_set, '--out', out, '--size', 128)
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(out/'manifest.csv', keep_default_na=False)
-    assert set(COLS) <= set(m.columns)
+    assert set(COLS) <= set(m.columns) and set(m.source) == {'faces'}  # one source: named after its folder
     assert len(m) == 120 and sorted(m.path) == sorted(p.relative_to(small_real_set).as_posix() for p in small_real_set.rglob('*') if p.is_file())
     assert set(m.split) <= {'train', 'valid', 'test', 'excluded'} and set(m.status) <= {'ok', 'duplicate', 'quarantined', 'conflict'}
     ok = m[m.status == 'ok']
@@ -42,6 +42,9 @@ def test_scene_crops(scenes, tmp_path):
     assert m.label.value_counts().to_dict() == {k: v for k, v in {'with_mask': boxes.count('0'), 'without_mask': boxes.count('1')}.items() if v}
     if is_full(scenes): assert (len(m), m.path.nunique(), boxes.count('0'), boxes.count('1')) == (975, 571, 708, 267)
     assert (m[m.status == 'ok'].groupby('path').split.nunique() == 1).all()   # one photo, one split
+    ok, declared = m[m.status == 'ok'], m.path.str.split('/').str[1]           # the set's own splits: images/{train,valid,test}
+    assert (ok.split[declared == 'test'] == 'test').all() and ok.split[declared == 'valid'].isin(['valid', 'test']).all()
+    assert not (ok.sha256.isin(m.sha256[declared != 'train']) & (ok.split == 'train')).any()  # a photo it also lists as held out is never trained on
     assert (m.crop != '').all()
 
 def test_bad_inputs(tmp_path):
