@@ -13,6 +13,7 @@ from fastcore.script import call_parse
 from .core import *
 from .data import load_split
 from .train import binary_metrics
+from .model import read_meta, BadModel, MODEL_JSON
 from .evaluate import predict_rows, held_out_scenes, SCENE_KINDS
 from .detect import evaluate_detection, load_detector, load_classifier
 
@@ -34,21 +35,21 @@ def crop_scores(model_dir:str|Path, # a model folder from `train`
                 device:str|None=None # cuda, mps or cpu (default: the best available)
                )->dict:
     "Balanced accuracy and the rest of `binary_metrics` on `data`'s test split per source and on its held-out scene crops; rows the model trained on are dropped and counted"
-    meta = json.loads((Path(model_dir)/'model.json').read_text())
+    meta = read_meta(model_dir)
     seen, thr = _trained_on(meta), float(meta.get('threshold', .5))
     test = load_split(data, 'test')
     if 'source' not in test: test = test.assign(source=Path(data).name)
     sets = {f'{s} test': test[test.source == s] for s in pd.unique(test.source)}
     scenes = held_out_scenes(data)
     for s in pd.unique(scenes.get('source', pd.Series(dtype=str))): sets[f'{s} held-out crops'] = scenes[scenes.source == s]
+    kept = {name: rows[~rows.sha256.isin(seen)].reset_index(drop=True) for name, rows in sets.items()}
+    files = pd.unique(pd.concat([r.file for r in kept.values()])) if kept else []
+    prob = dict(zip(files, predict_rows(model_dir, pd.DataFrame({'file': files}), device=device))) if len(files) else {}  # one model load, each crop once
     out = {}
-    for name, rows in sets.items():
-        keep = ~rows.sha256.isin(seen)
-        rows = rows[keep].reset_index(drop=True)
+    for name, rows in kept.items():
         if not len(rows): continue
-        p = predict_rows(model_dir, rows, device=device)
-        y = np.array([CLASSES.index(l) for l in rows.label])
-        out[name] = dict(binary_metrics(p, y, thr), dropped_as_trained=int((~keep).sum()))
+        p, y = np.array([prob[f] for f in rows.file]), np.array([CLASSES.index(l) for l in rows.label])
+        out[name] = dict(binary_metrics(p, y, thr), dropped_as_trained=len(sets[name]) - len(rows))
     return out
 
 # %% ../nbs/07b_scorecard.ipynb #10e57b4a
@@ -99,7 +100,7 @@ def scorecard(model_dir:str|Path, # a model folder from `train`
               device:str|None=None # cuda, mps or cpu (default: the best available)
              )->dict:
     "The recipe of the model in `model_dir`, its crop scores on `data` and its end-to-end scores on the held-out scene photos"
-    meta = json.loads((Path(model_dir)/'model.json').read_text())
+    meta = read_meta(model_dir)
     scenes = scenes or scene_root(data)
     return dict(model=str(model_dir), data=str(data), recipe=recipe_of(meta), crops=crop_scores(model_dir, data, device),
                 scenes=None if scenes is None else scene_scores(model_dir, scenes, detector, device=device))
@@ -143,8 +144,9 @@ def scorecard_cli(*models:str, # model folders from mask-recog-train, one row ea
     if not models: raise SystemExit('mask-recog-scorecard: name at least one model folder')
     todo = {}
     for m in models:  # every argument checked before the slow part starts
-        meta = json.loads((Path(m)/'model.json').read_text()) if (Path(m)/'model.json').exists() else None
-        if meta is None: raise SystemExit(f'mask-recog-scorecard: {m}: no model.json: not a model folder')
+        if not (Path(m)/MODEL_JSON).exists(): raise SystemExit(f'mask-recog-scorecard: {m}: no model.json: not a model folder')
+        try: meta = read_meta(m)
+        except BadModel as e: raise SystemExit(f'mask-recog-scorecard: {e}')
         d = data or meta.get('data')
         if not d or not (Path(d)/'manifest.csv').exists(): raise SystemExit(f'mask-recog-scorecard: {m}: its training data {d} is not here: name a prepared folder with --data')
         todo[Path(m).parent.name if Path(m).name == 'model' else Path(m).name] = (m, d)
