@@ -25,7 +25,7 @@ __all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOU
            'get_scenes', 'BadImage', 'load_rgb', 'claimed_pixels', 'crop_box', 'inspect_file', 'near_pairs',
            'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits', 'source_names', 'default_out',
            'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples',
-           'prepare_cli']
+           'default_sources', 'prepare_default', 'prepare_cli']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -829,6 +829,22 @@ def show_samples(out:str|Path, # a `prepare` output folder
     fig.tight_layout()
     if fname: save_fig(fig, fname)
     return fig
+
+# %% ../nbs/01_data.ipynb #8d0ca1c9
+def default_sources(quick:bool|None=None # a quick run? (default: `quick_run()`)
+                   )->list[Path]:
+    "The default training set's sources: the face photos (`get_faces`) and the labelled scene set (`get_scenes`)"
+    return [get_faces(quick=quick), get_scenes(quick=quick)]
+
+# %% ../nbs/01_data.ipynb #40d366c7
+def prepare_default(work:str|Path|None=None, # the series' working folder (default: `work_dir()`)
+                    progress:bool=False # show a progress bar
+                   )->Path:
+    "Step 1 for the later notebooks: `default_sources()` prepared into `work/default_out(...)`, reused when up to date; returns that folder"
+    srcs = default_sources()
+    out = Path(work or work_dir())/default_out(srcs)
+    prepare(srcs, out, progress=progress)
+    return out
 
 # %% ../nbs/01_data.ipynb #ff7fbab4
 @call_parse

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, cv2
 from PIL import Image
 from fastcore.script import call_parse
+from fastcore.meta import delegates
 from .core import *
 from .data import BadImage, load_rgb, crop_box, scan_yolo, scan_voc, source_kind, IMG_EXTS, CROP_MARGIN, MAX_DIST, near_pairs, _phash, _UF
 
@@ -19,10 +20,10 @@ __all__ = ['SPLITS', 'YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', '
            'ULTRAFACE_SHA256', 'DETECTOR_MODELS', 'MAX_FRAME_SIDE', 'COLORS', 'CAL_KEYS', 'VIDEO_EXTS', 'scan_scenes',
            'face_box', 'photo_split', 'model_file', 'fetch_model', 'yunet_file', 'ultraface_file', 'no_faces', 'as_bgr',
            'read_bgr', 'YuNet', 'UltraFace', 'box_iou', 'fuse_detections', 'Fused', 'Tiled', 'HaarCascade',
-           'load_detector', 'face_crops', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
-           'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid', 'fit_box_calibration',
-           'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos', 'crossfit_calibration',
-           'input_kind', 'FrameReader', 'detect_cli', 'calibrate_cli']
+           'load_detector', 'face_crops', 'detect_batch', 'detect', 'load_classifier', 'annotate', 'match_boxes',
+           'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid',
+           'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos',
+           'crossfit_calibration', 'input_kind', 'FrameReader', 'detect_cli', 'calibrate_cli']
 
 # %% ../nbs/07_detect.ipynb #16caff42
 SPLITS = ('train', 'valid', 'test')
@@ -350,37 +351,61 @@ def face_crops(frame:np.ndarray, # BGR uint8 (h, w, 3)
         out.append(np.ascontiguousarray(frame[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1), ::-1]))
     return out
 
-def detect(frame:np.ndarray, # BGR uint8 (h, w, 3), as OpenCV reads it (gray and BGRA are converted)
-           detector, # frame → `(n, 15)` detections: `YuNet`, `UltraFace`, `Fused`, `HaarCascade`, `load_detector()`
-           classifier=None, # list of RGB crops → prob_with_mask, with a `threshold` (e.g. step 6's `Classifier`); None: no labels
-           margin:float=CROP_MARGIN, # crop margin: the one the training crops used
-           confirm_below:float=0., # detections scoring below this need the classifier's confirmation (0: none do)
-           confirm_prob:float=0.8, # ... a prob_with_mask at least this
-           calibration:dict|str|Path|None=None # boxes moved to a labelled set's convention (`fit_box_calibration`, or its JSON file); None: the detector's boxes
-          )->list[dict]:
-    "Faces in `frame`: `{box: [x, y, w, h], landmarks, score, label, prob_with_mask}`, every crop classified in one batch"
-    frame = as_bgr(frame)
-    if calibration is not None and not isinstance(calibration, dict): calibration = load_calibration(calibration)
+
+# %% ../nbs/07_detect.ipynb #2e518150
+def _detections(frame:np.ndarray, detector)->tuple[np.ndarray, np.ndarray]:
+    "The finite detections of `frame` whose boxes, rounded and clipped to it, are not empty: `(detections, boxes)`"
     h, w = frame.shape[:2]
     d = np.asarray(detector(frame), np.float32).reshape(-1, 15)
     d = d[np.isfinite(d[:, :4]).all(1)]
     x0, y0 = np.clip(np.round(d[:, 0]), 0, w), np.clip(np.round(d[:, 1]), 0, h)
     x1, y1 = np.clip(np.round(d[:, 0] + d[:, 2]), 0, w), np.clip(np.round(d[:, 1] + d[:, 3]), 0, h)
     keep = (x1 > x0) & (y1 > y0)
-    d, boxes = d[keep], np.c_[x0, y0, x1 - x0, y1 - y0][keep].astype(int)
-    probs = [None] * len(d)
-    if classifier is not None and len(d):
-        probs = np.asarray(_classify_fn(classifier)(face_crops(frame, d[:, :4], margin)), np.float32).reshape(-1)
-        if len(probs) != len(d): raise ValueError(f"the classifier returned {len(probs)} probabilities for {len(d)} crops")
+    return d[keep], np.c_[x0, y0, x1 - x0, y1 - y0][keep].astype(int)
+
+def _faces(d:np.ndarray, boxes:np.ndarray, probs, thr:float, confirm_below:float, confirm_prob:float)->list[dict]:
+    "One frame's face dicts from its detections, boxes and probabilities (None: unclassified)"
+    if probs is not None:
         ok = (d[:, 14] >= confirm_below) | (probs >= confirm_prob)
         d, boxes, probs = d[ok], boxes[ok], probs[ok]
-    thr = _threshold(classifier)
-    faces = [{'box': b.tolist(),
+    else: probs = [None] * len(d)
+    return [{'box': b.tolist(),
              'landmarks': r[4:14].astype(float).reshape(5, 2).round(1).tolist() if np.isfinite(r[4:14]).all() else None,
              'score': round(float(r[14]), 4),
              'label': None if p is None else 'with_mask' if p >= thr else 'without_mask',
              'prob_with_mask': None if p is None else round(float(p), 4)} for r, b, p in zip(d, boxes, probs)]
-    return faces if calibration is None else calibrate_boxes(faces, calibration, frame.shape)
+
+def detect_batch(frames:list, # BGR uint8 frames (h, w, 3), of one stream or of several, of any sizes
+                 detector, # frame → `(n, 15)` detections: `YuNet`, `UltraFace`, `Fused`, `HaarCascade`, `load_detector()`
+                 classifier=None, # list of RGB crops → prob_with_mask, with a `threshold` (e.g. step 6's `Classifier`); None: no labels
+                 margin:float=CROP_MARGIN, # crop margin: the one the training crops used
+                 confirm_below:float=0., # detections scoring below this need the classifier's confirmation (0: none do)
+                 confirm_prob:float=0.8, # ... a prob_with_mask at least this
+                 calibration:dict|str|Path|None=None # boxes moved to a labelled set's convention (`fit_box_calibration`, or its JSON file); None: the detector's boxes
+                )->list[list[dict]]:
+    "`detect` on each of `frames`: the faces of each, the crops of all frames classified in one batch"
+    frames = [as_bgr(f) for f in frames]
+    if calibration is not None and not isinstance(calibration, dict): calibration = load_calibration(calibration)
+    dets = [_detections(f, detector) for f in frames]
+    probs, boxes = [None] * len(frames), [d[:, :4] for d, _ in dets]
+    if classifier is not None and sum(map(len, boxes)):
+        if hasattr(classifier, 'classify_boxes'): p = classifier.classify_boxes(frames, boxes, margin)  # on a GPU the faces are cut there (step 6)
+        else: p = _classify_fn(classifier)([c for f, b in zip(frames, boxes) for c in face_crops(f, b, margin)])
+        p, n = np.asarray(p, np.float32).reshape(-1), sum(map(len, boxes))
+        if len(p) != n: raise ValueError(f"the classifier returned {len(p)} probabilities for {n} crops")
+        probs = np.split(p, np.cumsum(list(map(len, boxes)))[:-1])
+    thr = _threshold(classifier)
+    out = [_faces(d, b, p, thr, confirm_below, confirm_prob) for (d, b), p in zip(dets, probs)]
+    return out if calibration is None else [calibrate_boxes(fs, calibration, f.shape) for fs, f in zip(out, frames)]
+
+# %% ../nbs/07_detect.ipynb #074fa3bf
+@delegates(detect_batch)
+def detect(frame:np.ndarray, # BGR uint8 (h, w, 3), as OpenCV reads it (gray and BGRA are converted)
+           detector, # frame → `(n, 15)` detections: `YuNet`, `UltraFace`, `Fused`, `HaarCascade`, `load_detector()`
+           classifier=None, # list of RGB crops → prob_with_mask, with a `threshold` (e.g. step 6's `Classifier`); None: no labels
+           **kwargs)->list[dict]:
+    "Faces in `frame`: `{box: [x, y, w, h], landmarks, score, label, prob_with_mask}`, every crop classified in one batch"
+    return detect_batch([frame], detector, classifier, **kwargs)[0]
 
 # %% ../nbs/07_detect.ipynb #92dee339
 def load_classifier(model_dir:str|Path, # model folder (model.json + model.safetensors, and model.onnx when exported)
@@ -767,7 +792,7 @@ class _Output:
         if keep and self.n: os.chmod(self.tmp, 0o666 & ~current_umask()); os.replace(self.tmp, self.out)
         else: self.tmp.unlink(missing_ok=True)
 
-def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'track', 'track_label') if k in f}  # track keys with --events
+def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'track', 'track_label', 'tracked') if k in f}  # track keys with --events or --detect-every
 def _error_line(src, i, t, e): print(json.dumps({'source': src, 'frame': i, 'time': t, 'error': ' '.join(str(e).split())}), flush=True)
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
@@ -782,7 +807,7 @@ def _signals(handlers:dict)->dict:
 # %% ../nbs/07_detect.ipynb #efb26b22
 @call_parse
 def detect_cli(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
-               input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://)
+               *input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://); or several videos, cameras and streams, watched side by side (step 7c)
                out:str=None, # annotated output: an image file, a folder (image inputs), or a video file .mp4/.avi/.mkv
                detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD from $MASK_RECOG_MODELS, else downloaded once)
                every:int=1, # process every Nth frame of a video or stream
@@ -791,13 +816,20 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
                tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never; faster)
                device:str=None, # cuda, mps or cpu (default: best available)
                events:bool=False, # follow faces across frames (video, camera, stream) and also print one JSON line per track event: started, mask_on, mask_off, ended
-               camera:str=None, # with --events: the camera's name in events (default: INPUT)
+               camera:str=None, # the camera's name in events (default: INPUT); with several inputs, comma-separated names, one each
                best_crops:str=None, # with --events: save each track's best view of the face in this folder (CAMERA-TRACK.jpg)
+               detect_every:int=None, # run the detector on one processed frame in K of a video, camera or stream and follow the faces between (default: step 7a's measured `DETECT_EVERY`, 3; 1: on every frame)
               ):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, faces} or {…, error}), frames/s on stderr; exit status 1 when an image failed or the input could not be read"
     log = lambda m: print(m, file=sys.stderr, flush=True)
     if every < 1: raise SystemExit(f'mask-recog-detect: --every {every}: must be 1 or more')
     if best_crops and not events: raise SystemExit('mask-recog-detect: --best-crops needs --events (crops are of tracks)')
+    if detect_every is not None and detect_every < 1: raise SystemExit(f'mask-recog-detect: --detect-every {detect_every}: must be 1 or more')
+    if len(input) != 1:
+        if not input: raise SystemExit('mask-recog-detect: name an INPUT (or several videos, cameras and streams)')
+        from mask_recog.streams import detect_streams  # streams builds on this module
+        return detect_streams(model_dir, list(input), out, detector, every, retries, calibration, tile_above, device, events, camera, best_crops, detect_every)
+    input = input[0]
     # Before PyTorch loads: its OpenMP threads sleep between frames instead of spinning, which would take the cores
     # from YuNet and ONNX Runtime (and, on a shared machine, made classification 10-20 times slower here)
     os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
@@ -805,9 +837,13 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
         reader = FrameReader(input, retries=retries, log=log)
         output = _Output(out, reader.kind, input)
         cal = load_calibration(calibration) if calibration else None
-        if events and reader.kind in ('image', 'folder'): raise ValueError(f"--events follows faces across the frames of a video, camera or stream; {input} is {'an image' if reader.kind == 'image' else 'a folder of images'}")
+        if detect_every is None:  # the measured default for frames of a video, camera or stream; an image is one frame
+            from mask_recog.track import DETECT_EVERY  # track builds on this module
+            detect_every = 1 if reader.kind in ('image', 'folder') else DETECT_EVERY
+        for flag, on in (('--events', events), ('--detect-every', detect_every > 1)):
+            if on and reader.kind in ('image', 'folder'): raise ValueError(f"{flag} follows faces across the frames of a video, camera or stream; {input} is {'an image' if reader.kind == 'image' else 'a folder of images'}")
         det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device, log=log)
-        if events:
+        if events or detect_every > 1:
             from mask_recog.track import Tracker, annotate_tracks  # track builds on this module
             tracker = Tracker(camera=camera or input, threshold=_threshold(clf), crops_dir=best_crops)
         else: tracker = None
@@ -821,11 +857,13 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
             n_read += 1
             if error is not None: n_bad += 1; log(f'skipped {src}: {error}'); _error_line(src, i, t, error); continue
             if i % every == 0:
-                try: faces = detect(frame, det, clf, calibration=cal)
-                except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log(f'skipped frame {i} of {src}: {e}'); _error_line(src, i, t, e); continue
-                if tracker is not None: tracker.fps = reader.fps or 25.; evs = tracker.update(faces, i, t, frame)  # faces gain `track`
+                if detect_every > 1 and not tracker.due(i, every * detect_every): faces, evs = tracker.predict(i, frame), []  # the tracks' predicted boxes
+                else:
+                    try: faces = detect(frame, det, clf, calibration=cal)
+                    except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log(f'skipped frame {i} of {src}: {e}'); _error_line(src, i, t, e); continue
+                    if tracker is not None: tracker.fps = reader.fps or 25.; evs = tracker.update(faces, i, t, frame)  # faces gain `track`
                 print(json.dumps({'source': src, 'frame': i, 'time': t, 'faces': [_face_json(f) for f in faces]}), flush=True)
-                for ev in (evs if tracker is not None else []): print(json.dumps(ev), flush=True)
+                for ev in (evs if events else []): print(json.dumps(ev), flush=True)
                 n_done += 1; n_faces += len(faces)
             if output.out is not None:
                 output.fps = reader.fps or 25.
@@ -840,7 +878,7 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
     except (ConnectionError, ValueError) as e: err = str(e)
     finally:
         reader.close()
-        if tracker is not None and stop['why'] != 'stdout closed':   # the stream is over: every track ends
+        if events and stop['why'] != 'stdout closed':   # the stream is over: every track ends
             try:
                 for ev in tracker.finish(): print(json.dumps(ev), flush=True)
             except BrokenPipeError: sys.stdout = open(os.devnull, 'w')

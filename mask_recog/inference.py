@@ -6,22 +6,24 @@ Docs: https://mask-recog.github.io/mask_recog/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #79147ecc
 from __future__ import annotations
-import os, io, sys, glob, json, time, inspect, tempfile, warnings, threading, contextlib
+import os, io, sys, glob, json, math, time, inspect, tempfile, warnings, threading, contextlib
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
 from torch import nn
 from PIL import Image
 from fastcore.script import call_parse
+from fastcore.basics import patch
 from .core import *
-from .data import BadImage, load_rgb, claimed_pixels, load_split, IMG_EXTS, MAX_PIXELS, _to_rgb
+from .data import BadImage, load_rgb, claimed_pixels, load_split, crop_box, scan_yolo, IMG_EXTS, MAX_PIXELS, CROP_MARGIN, _to_rgb
 from .model import load_model, to_batch, predict_probs, read_meta, check_meta, BadModel, MODEL_JSON, WEIGHTS_FILE
 
 # %% auto #0
-__all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'as_rgb', 'item_name', 'PixelBudget',
-           'decode_pixels', 'onnx_props', 'ort_device', 'onnx_session', 'native_bf16', 'autocast_dtype', 'Classifier',
-           'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx', 'split_accuracy', 'int8_report',
-           'expand_inputs', 'predict_cli', 'export_cli']
+__all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'RESIZE_FILTERS', 'MAX_CROP_PIXELS',
+           'as_rgb', 'item_name', 'PixelBudget', 'decode_pixels', 'onnx_props', 'ort_device', 'onnx_session',
+           'native_bf16', 'autocast_dtype', 'Classifier', 'resize_weights', 'thumb_size', 'crop_windows', 'box_crops',
+           'fit_weights', 'boxes_batch', 'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx', 'split_accuracy',
+           'int8_report', 'expand_inputs', 'predict_cli', 'export_cli']
 
 # %% ../nbs/06_inference.ipynb #90a38e76
 MAX_DECODE_SIDE = 2048  # image files and bytes are decoded to at most this many pixels a side: 8× the 256-px prepare cache every input is shrunk to first
@@ -303,6 +305,143 @@ class Classifier:
              )->str:
         "The class a probability of `with_mask` stands for, at this classifier's threshold"
         return 'with_mask' if prob_with_mask >= self.threshold else self.classes[1 - self.pos]
+
+# %% ../nbs/06_inference.ipynb #c492c4f4
+RESIZE_FILTERS = {'bilinear': (1., lambda x: (1 - x.abs()).clamp(min=0)),  # PIL's filters: (support, kernel)
+                  'lanczos': (3., lambda x: torch.where(x.abs() < 3, torch.sinc(x) * torch.sinc(x / 3), torch.zeros_like(x)))}
+
+def resize_weights(n_in:torch.Tensor, # `(n,)` input lengths (pixels)
+                   n_out:torch.Tensor, # `(n,)` output lengths
+                   m_in:int, # columns of the result: at least `n_in.max()` (inputs padded to one length)
+                   m_out:int, # rows of the result: at least `n_out.max()`
+                   kind:str='bilinear' # a filter of `RESIZE_FILTERS`, antialiased as PIL's `resize` is
+                  )->torch.Tensor:
+    "`(n, m_out, m_in)` matrices resizing a line of `n_in` pixels to `n_out` as PIL does; rows past `n_out` and columns past `n_in` are 0"
+    support, f = RESIZE_FILTERS[kind]
+    n_in, n_out = n_in.double()[:, None, None], n_out.double()[:, None, None]
+    scale = n_in / n_out
+    j = torch.arange(m_out, dtype=torch.float64, device=n_in.device)[None, :, None]
+    i = torch.arange(m_in, dtype=torch.float64, device=n_in.device)[None, None, :]
+    w = f((i + .5 - (j + .5) * scale) / scale.clamp(min=1)) * (i < n_in) * (j < n_out)  # the kernel widens when shrinking
+    return (w / w.sum(2, keepdim=True).clamp(min=1e-12)).float()
+
+# %% ../nbs/06_inference.ipynb #163ccf85
+def thumb_size(w:int, # image width
+               h:int, # image height
+               side:int # the longest side allowed
+              )->tuple[int, int]:
+    "The `(w, h)` PIL's `thumbnail((side, side))` gives a `w`×`h` image (unchanged when it fits)"
+    if w <= side and h <= side: return w, h
+    aspect, x, y = w / h, side, side
+    rnd = lambda n, key: max(min(math.floor(n), math.ceil(n), key=key), 1)
+    if x / y >= aspect: x = rnd(y * aspect, key=lambda n: abs(aspect - n / y))
+    else: y = rnd(x / aspect, key=lambda n: 0 if n == 0 else abs(aspect - x / n))
+    return x, y
+
+# %% ../nbs/06_inference.ipynb #6b34a5e0
+def crop_windows(shape:tuple, # the frame's shape, `(h, w, ...)`
+                 boxes:np.ndarray, # `(n, 4)` face boxes x, y, w, h in pixels
+                 margin:float=CROP_MARGIN # fraction of a box's size added on each side (`crop_box`)
+                )->np.ndarray:
+    "`(n, 4)` int64 `x0, y0, x1, y1` of the crops step 7's `face_crops` cuts: `crop_box`, at least a pixel wide, clipped as slicing clips (empty when a box lies beyond the frame)"
+    h, w = shape[:2]; out = []
+    for b in np.asarray(boxes, np.float64).reshape(-1, 4):
+        x0, y0, x1, y1 = crop_box(('xywh', *map(float, b)), w, h, margin)
+        out.append((x0, y0, min(max(x1, x0 + 1), w), min(max(y1, y0 + 1), h)))
+    return np.array(out, np.int64).reshape(-1, 4)
+
+def box_crops(frame:np.ndarray, # BGR uint8 `(h, w, 3)`
+              boxes:np.ndarray, # `(n, 4)` face boxes x, y, w, h in pixels
+              margin:float=CROP_MARGIN # fraction of a box's size added on each side
+             )->list[np.ndarray]:
+    "The RGB crops of `frame` around `boxes` (`crop_windows`): what `classify_crops` is given on the host path"
+    return [np.ascontiguousarray(frame[y0:y1, x0:x1, ::-1]) for x0, y0, x1, y1 in crop_windows(frame.shape, boxes, margin)]
+
+# %% ../nbs/06_inference.ipynb #b49a6c72
+def _u8(x:torch.Tensor)->torch.Tensor: return (x + .5).floor_().clamp_(0, 255)  # rounded and clipped to 8 bits, as PIL ends each pass
+
+def _resample(x:torch.Tensor, wy:torch.Tensor, wx:torch.Tensor)->torch.Tensor:
+    "`x` `(n, h, w, 3)` float through `wx` (horizontal pass) then `wy` (vertical pass), each rounded as PIL rounds"
+    return _u8(torch.einsum('nsh,nhtc->nstc', wy, _u8(torch.einsum('ntw,nhwc->nhtc', wx, x))))
+
+def fit_weights(hc:torch.Tensor, # `(n,)` crop heights
+                wc:torch.Tensor, # `(n,)` crop widths
+                size:int, # the model's input side
+                cache_size:int=256 # crops longer than this are first shrunk to it (`fit_image`)
+               )->tuple:
+    "`(thumbnail, squish)`: per crop, `(rows, columns)` weights of `fit_image`'s Lanczos thumbnail (None when no crop needs it) and of its bilinear squish to `size`"
+    th, tw = (torch.tensor(v, device=hc.device) for v in zip(*[thumb_size(b, a, cache_size)[::-1] for a, b in zip(hc.tolist(), wc.tolist())]))
+    out = torch.full_like(hc, size)
+    thumb = [resize_weights(n, t, int(n.max()), int(t.max()), 'lanczos') for n, t in ((hc, th), (wc, tw))] if bool(((th != hc) | (tw != wc)).any()) else None
+    return thumb, [resize_weights(t, out, int(t.max()), size) for t in (th, tw)]
+
+# %% ../nbs/06_inference.ipynb #f14c3bb3
+MAX_CROP_PIXELS = 1 << 24  # pixels of the face crops gathered at once by `boxes_batch` (as float32 RGB: 200 MB): larger sets go in several gathers
+
+def boxes_batch(frames:list, # BGR uint8 frames `(h, w, 3)`, of any sizes
+                boxes:list, # per frame, an `(n, 4)` array of face boxes x, y, w, h in pixels
+                meta:dict, # the model's metadata (`size`, `cache_size`, `mean`, `std`)
+                device:str='cpu', # where the frames go and the faces are cut
+                margin:float=CROP_MARGIN, # fraction of a box's size added on each side (`crop_box`)
+                max_pixels:int=MAX_CROP_PIXELS # crop pixels gathered at once
+               )->torch.Tensor:
+    "The normalized batch `(n, 3, size, size)` on `device` that `to_batch` makes of the crops of every box, in order, cut and resized on `device`: each frame copied there once"
+    wins = [crop_windows(f.shape, b, margin) for f, b in zip(frames, boxes)]
+    first = np.cumsum([0] + [len(w) for w in wins])
+    out = torch.empty((int(first[-1]), 3, meta['size'], meta['size']), device=device)
+    mean = torch.tensor(meta['mean'], device=device).view(1, 3, 1, 1) * 255
+    std = torch.tensor(meta['std'], device=device).view(1, 3, 1, 1) * 255
+    groups = {}
+    for k, f in enumerate(frames):
+        if len(wins[k]): groups.setdefault(f.shape, []).append(k)  # frames of one size share one gather
+    for shape, ks in groups.items():
+        cuda = torch.device(device).type == 'cuda'
+        g = torch.empty((len(ks), *shape), dtype=torch.uint8, pin_memory=cuda)  # on CUDA, page-locked: copied without a stop
+        np.stack([frames[k] for k in ks], out=g.numpy()); g = g.to(device, non_blocking=cuda)  # uint8: each frame crosses to the device once
+        fi = np.concatenate([np.full(len(wins[k]), j) for j, k in enumerate(ks)])
+        idx = np.concatenate([np.arange(first[k], first[k + 1]) for k in ks])
+        w = np.concatenate([wins[k] for k in ks]); hc, wc = w[:, 3] - w[:, 1], w[:, 2] - w[:, 0]
+        order, s = np.argsort(hc * wc, kind='stable'), 0  # similar sizes together: little padding
+        while s < len(order):
+            e = s + 1
+            while e < len(order) and (e + 1 - s) * hc[order[s:e + 1]].max() * wc[order[s:e + 1]].max() <= max_pixels: e += 1
+            o, s = order[s:e], e
+            t = torch.from_numpy(w[o]).to(device)
+            rows = (t[:, 1:2] + torch.arange(int(hc[o].max()), device=device)).clamp(max=shape[0] - 1)
+            cols = (t[:, 0:1] + torch.arange(int(wc[o].max()), device=device)).clamp(max=shape[1] - 1)
+            x = g[torch.from_numpy(fi[o]).to(device)[:, None, None], rows[:, :, None], cols[:, None, :]].float()  # (n, h, w, 3), padded
+            thumb, squish = fit_weights(torch.from_numpy(hc[o]).to(device), torch.from_numpy(wc[o]).to(device), meta['size'], int(meta.get('cache_size', 256)))
+            if thumb is not None: x = _resample(x, *thumb)
+            x = _resample(x, *squish).permute(0, 3, 1, 2)[:, [2, 1, 0]]  # BGR → RGB
+            out[torch.from_numpy(idx[o]).to(device)] = (x - mean) / std
+    return out
+
+# %% ../nbs/06_inference.ipynb #fac860d8
+@patch
+def classify_boxes(self:Classifier, frames:list, # BGR uint8 frames `(h, w, 3)` as OpenCV gives them, of any sizes
+                   boxes:list, # per frame, an `(n, 4)` array of face boxes x, y, w, h in pixels (a detector's boxes)
+                   margin:float=CROP_MARGIN, # fraction of a box's size added on each side (`crop_box`), as the training crops had
+                   on_device:bool|None=None # cut, resize and normalize the faces with PyTorch on the classifier's device; None: when it is a CUDA GPU
+                  )->np.ndarray:
+    "Probability of `with_mask` for every box of every frame, in order, float32 `(n,)`: `classify_crops` of the crops `crop_box` gives, cut on the GPU when there is one"
+    if len(frames) != len(boxes): raise ValueError(f'{len(frames)} frames but {len(boxes)} box arrays: one (n, 4) array per frame')
+    for i, f in enumerate(frames):
+        if not (isinstance(f, np.ndarray) and f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3 and f.size):
+            raise ValueError(f'frame {i}: expected a BGR uint8 array (h, w, 3), got {getattr(f, "dtype", type(f).__name__)} {getattr(f, "shape", "")}')
+    dev = torch.device(self.device if self.backend == 'torch' else 'cpu')  # ONNX Runtime is fed from the CPU
+    if on_device is None: on_device = self.backend == 'torch' and dev.type == 'cuda'
+    if not on_device: return self.classify_crops([c for f, b in zip(frames, boxes) for c in box_crops(f, b, margin)])  # the host path, unchanged
+    wins = np.concatenate([crop_windows(f.shape, b, margin) for f, b in zip(frames, boxes)] + [np.zeros((0, 4), np.int64)])
+    if len(bad := np.flatnonzero((wins[:, 2] <= wins[:, 0]) | (wins[:, 3] <= wins[:, 1]))):
+        raise ValueError(f'crop {bad[0]}: empty image: its box lies outside its frame')
+    if not len(wins): return np.zeros(0, np.float32)
+    with torch.inference_mode():
+        x = boxes_batch(frames, boxes, self.meta, dev, margin)
+        if self.backend == 'onnx': return np.concatenate([self.sess.run(['probs'], {'image': x[i:i + self.bs].numpy()})[0] for i in range(0, len(x), self.bs)])[:, self.pos].astype(np.float32)
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(dev.type, self.dtype or torch.float32, enabled=self.dtype is not None), _true_fp32(dev.type == 'cuda' and self.dtype is None):
+            p = torch.cat([torch.softmax(self.model(x[i:i + self.bs]).float(), 1)[:, self.pos] for i in range(0, len(x), self.bs)])
+    return p.cpu().numpy().astype(np.float32)
 
 # %% ../nbs/06_inference.ipynb #25329840
 def bf16_prob_bound(clf:Classifier, # a PyTorch classifier (`backend='torch'`)

@@ -10,13 +10,14 @@ import os, re, tempfile
 from pathlib import Path
 import numpy as np, cv2
 from scipy.optimize import linear_sum_assignment
+from fastcore.basics import patch
 from .core import *
 from .data import crop_box, CROP_MARGIN
 from .detect import box_iou, as_bgr, annotate, VIDEO_EXTS
 
 # %% auto #0
-__all__ = ['SHARP_HALF', 'EVENT_KEYS', 'CHANGE_EVENTS', 'BoxKalman', 'associate', 'sharpness', 'Track', 'Tracker', 'label_flips',
-           'annotate_tracks', 'pan_frames', 'write_video']
+__all__ = ['SHARP_HALF', 'EVENT_KEYS', 'CHANGE_EVENTS', 'DETECT_EVERY', 'BoxKalman', 'associate', 'sharpness', 'Track', 'Tracker',
+           'label_flips', 'annotate_tracks', 'pan_frames', 'write_video']
 
 # %% ../nbs/07a_track.ipynb #4ebac496
 class BoxKalman:
@@ -110,6 +111,7 @@ class Track:
         self.seen, self.missed, self.streak, self.started = 0, 0, 0, False  # frames matched; missed in a row; frames in a row for a change; decided
         self.best = self.best_crop = None  # the best view: `{frame, time, score, sharpness, box}` and its BGR crop (when frames are given)
         self.best_q, self.saved_q = -1., None
+        self.score = None                  # the detector's score at the last detection
 
     def __repr__(self):
         p = 'none' if self.prob is None else f'{self.prob:.2f}'
@@ -151,6 +153,7 @@ class Tracker:
         self.min_frames, self.alpha, self.max_missed, self.iou, self.max_dist, self.fps = int(min_frames), float(alpha), int(max_missed), iou, max_dist, float(fps)
         self.crops_dir = Path(crops_dir).expanduser() if crops_dir is not None else None
         self.tracks, self.next_id, self.index = [], 1, None
+        self.detected, self.ended = None, False  # the last frame `update` was given; whether a track ended there
 
     def __repr__(self):
         return (f"Tracker({self.camera!r}, {len(self.tracks)} tracks, threshold {self.threshold:g} (enter {self.enter:g}, leave {self.leave:g}), "
@@ -183,7 +186,7 @@ class Tracker:
             if j in owner: continue
             owner[j] = t = Track(self.next_id, boxes[j], index, time); self.next_id += 1
             kept.append(t); events += self._observe(t, f, index, time, frame)
-        self.tracks = kept
+        self.tracks, self.detected, self.ended = kept, index, any(e['event'] == 'ended' for e in events)
         for j, f in enumerate(faces):
             t = owner[j]; f.update(track=t.id, track_label=t.label, track_prob=None if t.prob is None else round(t.prob, 4))
         return events
@@ -196,7 +199,7 @@ class Tracker:
 
     def _observe(self, t:Track, face:dict, index:int, time:float, frame)->list[dict]:
         if t.seen: t.kf.update(face['box'])
-        t.seen, t.missed, t.box, t.last_index, t.last_time = t.seen + 1, 0, _ibox(face['box']), index, time
+        t.seen, t.missed, t.box, t.last_index, t.last_time, t.score = t.seen + 1, 0, _ibox(face['box']), index, time, face.get('score')
         p = face.get('prob_with_mask')
         if p is not None: t.prob = float(p) if t.prob is None else self.alpha * float(p) + (1 - self.alpha) * t.prob
         self._best(t, face, index, time, frame)
@@ -276,6 +279,39 @@ def annotate_tracks(frame:np.ndarray, # BGR uint8 (h, w, 3)
         cv2.putText(im, f"#{f['track']}", org, cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(im, f"#{f['track']}", org, cv2.FONT_HERSHEY_SIMPLEX, fs, (255, 255, 255), 1, cv2.LINE_AA)
     return im
+
+# %% ../nbs/07a_track.ipynb #5c15c8f1
+DETECT_EVERY = 3  # the K `bench/stream_speed.py` and this step's measurement support: found and correct within a point of K = 1 (see below)
+
+@patch
+def due(self:Tracker, index:int, # the frame's index in the stream
+        every:int=1 # run the detector on every `every`-th frame (1: on all)
+       )->bool:
+    "Whether frame `index` needs the detector: `every` frames after the last one; at once when there is no track, a new one, or a reported one lost"
+    if every < 1: raise ValueError(f"Tracker.due: every={every}: must be 1 or more")
+    return (self.detected is None or index - self.detected >= every or not self.tracks or self.ended
+            or any((t.started and t.missed) or (t.seen == 1 and not t.missed) for t in self.tracks))
+
+# %% ../nbs/07a_track.ipynb #e9395574
+@patch
+def predict(self:Tracker, index:int|None=None, # the frame's index in the stream (default: the previous one + 1)
+            frame:np.ndarray|None=None # the frame, or anything with its `shape`: boxes are clipped to it
+           )->list[dict]:
+    "Faces of a frame the detector skips: each track found at the last detection, at its predicted box, with its smoothed probability"
+    index = (0 if self.index is None else self.index + 1) if index is None else int(index)
+    if self.index is not None and index <= self.index:
+        raise ValueError(f"Tracker: frame {index} after frame {self.index}: frames must come in order (a new stream needs a new Tracker)")
+    self.index, faces = index, []
+    for t in sorted(self.tracks, key=lambda t: t.id):
+        x, y, w, h = t.kf.predict(index - t.index); t.index = index
+        x0, y0, x1, y1 = round(x), round(y), round(x + w), round(y + h)
+        if frame is not None: H, W = frame.shape[:2]; x0, x1, y0, y1 = min(max(x0, 0), W), min(max(x1, 0), W), min(max(y0, 0), H), min(max(y1, 0), H)
+        if t.missed or x1 <= x0 or y1 <= y0: continue  # not found at the last detection, or moved out of the frame
+        p = None if t.prob is None else round(t.prob, 4)
+        faces.append({'box': [x0, y0, x1 - x0, y1 - y0], 'landmarks': None, 'score': t.score,
+                      'label': None if p is None else 'with_mask' if t.prob >= self.threshold else 'without_mask', 'prob_with_mask': p,
+                      'track': t.id, 'track_label': t.label, 'track_prob': p, 'tracked': True})
+    return faces
 
 # %% ../nbs/07a_track.ipynb #3fe53aaf
 def pan_frames(image:np.ndarray, # the photo, BGR uint8

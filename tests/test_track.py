@@ -162,3 +162,37 @@ def test_pan_across_a_real_photo(scenes, scene_photos, detector_models, tmp_path
     for (tid,) in owner.values():
         ev = [e['event'] for e in events if e['track'] == tid]
         assert ev == ['started', 'ended'], ev   # no classifier: no label changes
+
+# -- detecting on one frame in K
+
+@pytest.mark.parametrize('K', [2, 3, 6])
+def test_detect_every_k_same_events_later(K):
+    # two faces moving apart, one masked, one whose mask comes off at frame 30; gone after frame 70 (a change must last
+    # about K × (the frames smoothing takes + min_frames) frames to be reported: 30 frames for K = 6)
+    frames = [[face(100 + 3 * i, 100, 40, .9), face(300 - 2 * i, 120, 40, .9 if i < 30 else .1)] if i <= 70 else [] for i in range(90)]
+    runs = {}
+    for k in (1, K):
+        tk, events, tracked = Tracker(threshold=.5), [], []
+        for i, faces in enumerate(frames):
+            faces = [dict(f) for f in faces]
+            if tk.due(i, k): events += tk.update(faces, i)
+            else: faces = tk.predict(i); tracked.append(i)
+            assert all(f['track'] in (1, 2) for f in faces)
+            if k > 1 and i in tracked and i <= 70:
+                assert [f['track'] for f in faces] == [1, 2] and all(f['tracked'] for f in faces)
+                for f, g in zip(faces, frames[i]): assert abs(f['box'][0] - g['box'][0]) <= 3   # the predicted box is where the face is
+        events += tk.finish()
+        runs[k] = events, tracked
+    (e1, t1), (ek, tk_) = runs[1], runs[K]
+    assert t1 == [] and len(tk_) >= 90 * (K - 1) / K - 20
+    assert kinds(ek) == kinds(e1) == [('started', 1), ('started', 2), ('mask_off', 2), ('ended', 1), ('ended', 2)]
+    for a, b in zip(e1[:3], ek[:3]): assert a['frame'] <= b['frame'] <= a['frame'] + K * 4   # later, by at most K × (min_frames + a frame of smoothing)
+
+def test_predict_is_no_observation():
+    tk = Tracker(min_frames=1)
+    tk.update([face(0, 0, p=.9)], 0)
+    before = (tk.tracks[0].seen, tk.tracks[0].prob, tk.tracks[0].missed)
+    assert [f['track'] for f in tk.predict(1)] == [1] and tk.predict(2)[0]['tracked'] is True
+    assert (tk.tracks[0].seen, tk.tracks[0].prob, tk.tracks[0].missed) == before
+    with pytest.raises(ValueError, match='frame 2 after frame 2'): tk.predict(2)
+    with pytest.raises(ValueError, match='every=0'): tk.due(3, 0)
