@@ -13,7 +13,7 @@ INSTALL = ("# On Colab: install mask_recog from its repository (Colab's own torc
            "if 'google.colab' in sys.modules:\n"
            f"    subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'mask_recog @ git+{url}'], check=True)")
 SHOWDOC = ("try: from nbdev.showdoc import show_doc  # only for the docs site; a plain `pip install mask_recog` has no nbdev\n"
-           "except ImportError: pass")
+           "except ImportError: show_doc = lambda *a, **k: None  # the docs-only cells then show nothing")
 EXPORT = "#| hide\nexport_library()  # in a checkout with nbdev: write the library from the notebooks; elsewhere nothing"
 
 def src(c): return ''.join(c['source'])
@@ -31,6 +31,8 @@ def sync(nb):
         s = src(c)
         if c['cell_type'] == 'code' and re.search(r'(?m)^from nbdev\.showdoc import show_doc\s*$', s):
             c['source'] = lines(re.sub(r'(?m)^from nbdev\.showdoc import show_doc\s*$', SHOWDOC, s))
+        elif c['cell_type'] == 'code' and SHOWDOC not in s and re.search(r'(?m)^try: from nbdev\.showdoc import show_doc\b', s):  # an older form of it
+            c['source'] = lines(re.sub(r'(?m)^try: from nbdev\.showdoc import show_doc\b.*\n\s*except ImportError:.*$', SHOWDOC, s))
     last = src(cells[-1])
     if 'nbdev_export' in last or 'export_library' in last:
         if last != EXPORT: cells[-1]['source'] = lines(EXPORT); cells[-1]['outputs'] = []

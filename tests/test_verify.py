@@ -1,0 +1,37 @@
+"Issue 14: the face verifier rejects what is not a face (the back of a head, from a real photo) and accepts a real labelled face"
+import os
+from pathlib import Path
+import numpy as np, pytest
+from mask_recog.detect import load_detector, read_bgr, face_crops, scan_scenes, photo_split, face_box
+from mask_recog.verify import mine_crops, train_verifier, load_verifier
+
+SCENES = Path(os.environ['MASK_RECOG_DATA'])/'mask-scenes-571' if os.environ.get('MASK_RECOG_DATA') else None
+pytestmark = pytest.mark.skipif(SCENES is None or not SCENES.is_dir(),
+                                reason='needs the real photos of mask-scenes-571: set MASK_RECOG_DATA to the folder that holds it')
+
+# Unmatched detections of the default detector (`load_detector()`) on valid photos of mask-scenes-571 (IoU < 0.1 with every
+# labelled face), found with bench/verify_mine.py and looked at by eye; the 96 px CPU classifier calls both "without_mask".
+BACK_OF_HEAD = ('images/valid/crowd_mask161.jpg', [5, 54, 77, 90])   # a head seen from behind, hair only
+FACE = 'images/valid/crowd_mask161.jpg'                                # the same photo's labelled faces
+
+def crop(path, box): return face_crops(read_bgr(SCENES/path), np.array([box]))[0]
+
+@pytest.fixture(scope='module')
+def verifier(tmp_path_factory):
+    "A verifier trained here as step 7d trains it, on the 400 train photos of mask-scenes-571 (about a minute on one core), saved and loaded back"
+    photos = sorted({it['path'] for it in scan_scenes(SCENES)[0] if photo_split(it['path']) == 'train'})
+    crops, is_face, _ = mine_crops(SCENES, photos, load_detector())
+    d = tmp_path_factory.mktemp('verifier')/'v'
+    train_verifier(crops, is_face, epochs=15).save(d)  # threshold 0.5 (step 7d's, chosen on valid photos, is 0.3)
+    return load_verifier(d)
+
+def test_back_of_head_rejected(verifier):
+    p = float(verifier([crop(*BACK_OF_HEAD)])[0])
+    assert p < verifier.threshold, f'the back of a head ({BACK_OF_HEAD}) scored prob_face {p:.3f} ≥ {verifier.threshold}'
+
+def test_labelled_face_accepted(verifier):
+    fr = read_bgr(SCENES/FACE); h, w = fr.shape[:2]
+    boxes = np.array([face_box(it['box'], w, h) for it in scan_scenes(SCENES)[0] if it['path'] == FACE])
+    p = verifier.verify_boxes([fr], [boxes])[0]
+    assert len(p) and p.max() >= verifier.threshold, f'no labelled face of {FACE} accepted: {p.round(3)}'
+    assert p.max() > float(verifier([crop(*BACK_OF_HEAD)])[0]) + .3, 'a labelled face should score far above the back of a head'
