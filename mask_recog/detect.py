@@ -363,17 +363,19 @@ def _detections(frame:np.ndarray, detector)->tuple[np.ndarray, np.ndarray]:
     keep = (x1 > x0) & (y1 > y0)
     return d[keep], np.c_[x0, y0, x1 - x0, y1 - y0][keep].astype(int)
 
-def _faces(d:np.ndarray, boxes:np.ndarray, probs, thr:float, confirm_below:float, confirm_prob:float)->list[dict]:
-    "One frame's face dicts from its detections, boxes and probabilities (None: unclassified)"
+def _faces(d:np.ndarray, boxes:np.ndarray, probs, thr:float, confirm_below:float, confirm_prob:float, pface=None, fthr:float=0.)->list[dict]:
+    "One frame's face dicts from its detections, boxes and probabilities (None: unclassified), with `prob_face` and `face` when verified"
+    pface = [None] * len(d) if pface is None else pface
     if probs is not None:
         ok = (d[:, 14] >= confirm_below) | (probs >= confirm_prob)
-        d, boxes, probs = d[ok], boxes[ok], probs[ok]
+        d, boxes, probs, pface = d[ok], boxes[ok], probs[ok], [q for q, k in zip(pface, ok) if k]
     else: probs = [None] * len(d)
     return [{'box': b.tolist(),
              'landmarks': r[4:14].astype(float).reshape(5, 2).round(1).tolist() if np.isfinite(r[4:14]).all() else None,
              'score': round(float(r[14]), 4),
              'label': None if p is None else 'with_mask' if p >= thr else 'without_mask',
-             'prob_with_mask': None if p is None else round(float(p), 4)} for r, b, p in zip(d, boxes, probs)]
+             'prob_with_mask': None if p is None else round(float(p), 4),
+             **({} if q is None else {'prob_face': round(float(q), 4), 'face': bool(q >= fthr)})} for r, b, p, q in zip(d, boxes, probs, pface)]
 
 def detect_batch(frames:list, # BGR uint8 frames (h, w, 3), of one stream or of several, of any sizes
                  detector, # frame → `(n, 15)` detections: `YuNet`, `UltraFace`, `Fused`, `HaarCascade`, `load_detector()`
@@ -381,12 +383,22 @@ def detect_batch(frames:list, # BGR uint8 frames (h, w, 3), of one stream or of 
                  margin:float=CROP_MARGIN, # crop margin: the one the training crops used
                  confirm_below:float=0., # detections scoring below this need the classifier's confirmation (0: none do)
                  confirm_prob:float=0.8, # ... a prob_with_mask at least this
-                 calibration:dict|str|Path|None=None # boxes moved to a labelled set's convention (`fit_box_calibration`, or its JSON file); None: the detector's boxes
+                 calibration:dict|str|Path|None=None, # boxes moved to a labelled set's convention (`fit_box_calibration`, or its JSON file); None: the detector's boxes
+                 min_face:int=0, # detections whose box is smaller than this on its shorter side, pixels, are dropped (0: none)
+                 verifier=None, # "is it a face?" (step 7d's `load_verifier`: `verify_boxes` and a `threshold`); what it rejects is dropped. None: no check
+                 keep_rejected:bool=False # with `verifier`: keep what it rejects, marked `"face": false` (every face gets `prob_face` and `face`)
                 )->list[list[dict]]:
     "`detect` on each of `frames`: the faces of each, the crops of all frames classified in one batch"
     frames = [as_bgr(f) for f in frames]
     if calibration is not None and not isinstance(calibration, dict): calibration = load_calibration(calibration)
     dets = [_detections(f, detector) for f in frames]
+    if min_face: dets = [(d[k], b[k]) for d, b in dets for k in [np.minimum(b[:, 2], b[:, 3]) >= min_face]]
+    pface = [None] * len(frames)
+    if verifier is not None and sum(len(d) for d, _ in dets):  # on the detector's own boxes, before any classification
+        pface = [np.asarray(q, np.float32).reshape(-1) for q in verifier.verify_boxes(frames, [d[:, :4] for d, _ in dets], margin)]
+        if not keep_rejected:
+            keep = [q >= verifier.threshold for q in pface]
+            dets, pface = [(d[k], b[k]) for (d, b), k in zip(dets, keep)], [q[k] for q, k in zip(pface, keep)]
     probs, boxes = [None] * len(frames), [d[:, :4] for d, _ in dets]
     if classifier is not None and sum(map(len, boxes)):
         if hasattr(classifier, 'classify_boxes'): p = classifier.classify_boxes(frames, boxes, margin)  # on a GPU the faces are cut there (step 6)
@@ -395,7 +407,8 @@ def detect_batch(frames:list, # BGR uint8 frames (h, w, 3), of one stream or of 
         if len(p) != n: raise ValueError(f"the classifier returned {len(p)} probabilities for {n} crops")
         probs = np.split(p, np.cumsum(list(map(len, boxes)))[:-1])
     thr = _threshold(classifier)
-    out = [_faces(d, b, p, thr, confirm_below, confirm_prob) for (d, b), p in zip(dets, probs)]
+    fthr = getattr(verifier, 'threshold', 0.)
+    out = [_faces(d, b, p, thr, confirm_below, confirm_prob, q, fthr) for (d, b), p, q in zip(dets, probs, pface)]
     return out if calibration is None else [calibrate_boxes(fs, calibration, f.shape) for fs, f in zip(out, frames)]
 
 # %% ../nbs/07_detect.ipynb #074fa3bf
@@ -792,7 +805,7 @@ class _Output:
         if keep and self.n: os.chmod(self.tmp, 0o666 & ~current_umask()); os.replace(self.tmp, self.out)
         else: self.tmp.unlink(missing_ok=True)
 
-def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'track', 'track_label', 'tracked') if k in f}  # track keys with --events or --detect-every
+def _face_json(f:dict)->dict: return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'prob_face', 'face', 'track', 'track_label', 'tracked') if k in f}  # track keys with --events or --detect-every
 def _error_line(src, i, t, e): print(json.dumps({'source': src, 'frame': i, 'time': t, 'error': ' '.join(str(e).split())}), flush=True)
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
@@ -818,6 +831,9 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
                events:bool=False, # follow faces across frames (video, camera, stream) and also print one JSON line per track event: started, mask_on, mask_off, ended
                camera:str=None, # the camera's name in events (default: INPUT); with several inputs, comma-separated names, one each
                best_crops:str=None, # with --events: save each track's best view of the face in this folder (CAMERA-TRACK.jpg)
+               min_face:int=10, # drop detections smaller than this on their shorter side, pixels (0: keep all; 10 cost no labelled face in step 7d)
+               verifier:str=None, # a face verifier folder (step 7d): detections it takes for no face are dropped
+               keep_non_faces:bool=False, # with --verifier: keep what it rejects, marked "face": false
                detect_every:int=None, # run the detector on one processed frame in K of a video, camera or stream and follow the faces between (default: step 7a's measured `DETECT_EVERY`, 3; 1: on every frame)
               ):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, faces} or {…, error}), frames/s on stderr; exit status 1 when an image failed or the input could not be read"
@@ -828,7 +844,8 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
     if len(input) != 1:
         if not input: raise SystemExit('mask-recog-detect: name an INPUT (or several videos, cameras and streams)')
         from mask_recog.streams import detect_streams  # streams builds on this module
-        return detect_streams(model_dir, list(input), out, detector, every, retries, calibration, tile_above, device, events, camera, best_crops, detect_every)
+        return detect_streams(model_dir, list(input), out, detector, every, retries, calibration, tile_above, device, events, camera, best_crops, detect_every,
+                              min_face=min_face, verifier=verifier, keep_non_faces=keep_non_faces)
     input = input[0]
     # Before PyTorch loads: its OpenMP threads sleep between frames instead of spinning, which would take the cores
     # from YuNet and ONNX Runtime (and, on a shared machine, made classification 10-20 times slower here)
@@ -843,6 +860,11 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
         for flag, on in (('--events', events), ('--detect-every', detect_every > 1)):
             if on and reader.kind in ('image', 'folder'): raise ValueError(f"{flag} follows faces across the frames of a video, camera or stream; {input} is {'an image' if reader.kind == 'image' else 'a folder of images'}")
         det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device, log=log)
+        if verifier:
+            from mask_recog.verify import load_verifier  # verify builds on this module
+            verifier = load_verifier(verifier)
+        if keep_non_faces and not verifier: raise ValueError('--keep-non-faces marks what --verifier rejects: give --verifier too')
+        gates = dict(min_face=min_face, verifier=verifier or None, keep_rejected=keep_non_faces)
         if events or detect_every > 1:
             from mask_recog.track import Tracker, annotate_tracks  # track builds on this module
             tracker = Tracker(camera=camera or input, threshold=_threshold(clf), crops_dir=best_crops)
@@ -859,7 +881,7 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
             if i % every == 0:
                 if detect_every > 1 and not tracker.due(i, every * detect_every): faces, evs = tracker.predict(i, frame), []  # the tracks' predicted boxes
                 else:
-                    try: faces = detect(frame, det, clf, calibration=cal)
+                    try: faces = detect(frame, det, clf, calibration=cal, **gates)
                     except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log(f'skipped frame {i} of {src}: {e}'); _error_line(src, i, t, e); continue
                     if tracker is not None: tracker.fps = reader.fps or 25.; evs = tracker.update(faces, i, t, frame)  # faces gain `track`
                 print(json.dumps({'source': src, 'frame': i, 'time': t, 'faces': [_face_json(f) for f in faces]}), flush=True)

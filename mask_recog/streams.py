@@ -164,7 +164,10 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
                    events:bool=False, # print each input's track events too
                    camera:str|None=None, # comma-separated names, one per input (default: the inputs)
                    best_crops:str|None=None, # with `events`: save each track's best view in this folder
-                   detect_every:int|None=None # detector on one kept frame in K of each input (default: `DETECT_EVERY`)
+                   detect_every:int|None=None, # detector on one kept frame in K of each input (default: `DETECT_EVERY`)
+                   min_face:int=10, # drop detections smaller than this on their shorter side, pixels (0: keep all)
+                   verifier:str|None=None, # a face verifier folder (step 7d): what it rejects is dropped
+                   keep_non_faces:bool=False # with `verifier`: keep what it rejects, marked "face": false
                   )->int|None:
     "`mask-recog-detect` on several inputs in one process: JSON lines per frame (and events) of each, named by `camera`; 1 when an input failed"
     log = lambda m: print(m, file=sys.stderr, flush=True)
@@ -180,6 +183,10 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
         outputs = {r.name: _Output(Path(out)/f'{f}.mp4', r.kind, r.spec) if out else None for r, f in zip(ss.readers, files)}
         cal = load_calibration(calibration) if calibration else None
         det, clf = load_detector(detector, log, tile_above), load_classifier(model_dir, device=device, log=log)
+        if keep_non_faces and not verifier: raise ValueError('--keep-non-faces marks what --verifier rejects: give --verifier too')
+        if verifier:
+            from mask_recog.verify import load_verifier  # verify builds on this module
+            verifier = load_verifier(verifier)
         trackers = {n: Tracker(camera=n, threshold=_threshold(clf), crops_dir=best_crops) for n in names} if events or detect_every > 1 else None
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-detect: {e}')
     done, faces_n, failed, stop = dict.fromkeys(names, 0), dict.fromkeys(names, 0), set(), None
@@ -192,7 +199,7 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
                 failed.add(r.name); log(str(r.error) if r.name == r.spec else f'{r.name}: {r.error}')
                 print(json.dumps({'camera': r.name, 'source': r.spec, 'error': ' '.join(str(r.error).split())}), flush=True)
     try:
-        for r, (src, i, t, frame, _), faces, evs in process_streams(ss, det, clf, trackers, detect_every, calibration=cal):
+        for r, (src, i, t, frame, _), faces, evs in process_streams(ss, det, clf, trackers, detect_every, calibration=cal, min_face=min_face, verifier=verifier or None, keep_rejected=keep_non_faces):
             print(json.dumps({'camera': r.name, 'source': src, 'frame': i, 'time': t, 'faces': [_face_json(f) for f in faces]}), flush=True)
             for ev in (evs if events else []): print(json.dumps(ev), flush=True)
             done[r.name] += 1; faces_n[r.name] += len(faces)

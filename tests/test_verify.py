@@ -17,13 +17,16 @@ FACE = 'images/valid/crowd_mask161.jpg'                                # the sam
 def crop(path, box): return face_crops(read_bgr(SCENES/path), np.array([box]))[0]
 
 @pytest.fixture(scope='module')
-def verifier(tmp_path_factory):
-    "A verifier trained here as step 7d trains it, on the 400 train photos of mask-scenes-571 (about a minute on one core), saved and loaded back"
+def verifier_dir(tmp_path_factory):
+    "A verifier trained here as step 7d trains it, on the 400 train photos of mask-scenes-571 (about a minute on one core), saved"
     photos = sorted({it['path'] for it in scan_scenes(SCENES)[0] if photo_split(it['path']) == 'train'})
     crops, is_face, _ = mine_crops(SCENES, photos, load_detector())
     d = tmp_path_factory.mktemp('verifier')/'v'
     train_verifier(crops, is_face, epochs=15).save(d)  # threshold 0.5 (step 7d's, chosen on valid photos, is 0.3)
-    return load_verifier(d)
+    return d
+
+@pytest.fixture(scope='module')
+def verifier(verifier_dir): return load_verifier(verifier_dir)
 
 def test_back_of_head_rejected(verifier):
     p = float(verifier([crop(*BACK_OF_HEAD)])[0])
@@ -35,3 +38,22 @@ def test_labelled_face_accepted(verifier):
     p = verifier.verify_boxes([fr], [boxes])[0]
     assert len(p) and p.max() >= verifier.threshold, f'no labelled face of {FACE} accepted: {p.round(3)}'
     assert p.max() > float(verifier([crop(*BACK_OF_HEAD)])[0]) + .3, 'a labelled face should score far above the back of a head'
+
+def test_detect_cli_drops_or_marks_non_faces(verifier_dir, tmp_path_factory):
+    "`mask-recog-detect --verifier DIR` drops the back of the head from the real photo; with --keep-non-faces it is kept, marked"
+    import json, subprocess
+    from conftest import console_script
+    from mask_recog.model import build_model, save_model
+    from mask_recog.detect import box_iou
+    tmp = tmp_path_factory.mktemp('cli')
+    cli, model = console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp), save_model(build_model('resnet18'), {'arch': 'resnet18', 'size': 64}, tmp/'m')
+    def faces(*extra):
+        r = subprocess.run([*cli, str(model), str(SCENES/BACK_OF_HEAD[0]), *extra], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout.splitlines()[0])['faces']
+    def at_head(fs): return [f for f in fs if box_iou(np.array([f['box']], float), np.array([BACK_OF_HEAD[1]], float))[0, 0] > 0.5]
+    plain, kept, marked = faces(), faces('--verifier', str(verifier_dir)), faces('--verifier', str(verifier_dir), '--keep-non-faces')
+    assert at_head(plain) and not any('prob_face' in f for f in plain)                   # today: found, and said to be a face
+    assert not at_head(kept) and all(f['face'] and f['prob_face'] >= 0.5 for f in kept)   # dropped by the verifier
+    assert [f['box'] for f in marked] == [f['box'] for f in plain]                         # kept, marked
+    assert [f['face'] for f in at_head(marked)] == [False]
