@@ -12,6 +12,7 @@ import numpy as np, cv2, torch
 from torch import nn
 from .core import *
 from .data import crop_box, CROP_MARGIN
+from .augment import IMAGENET_STATS
 from .detect import face_crops, match_boxes, box_iou, as_bgr
 
 # %% auto #0
@@ -75,7 +76,7 @@ def face_net(widths:tuple=(16, 32, 64, 128) # channels of each stage (each halve
 # %% ../nbs/07d_verify.ipynb #ebca866c
 VERIFIER_JSON, VERIFIER_WEIGHTS = 'verifier.json', 'verifier.safetensors'  # a verifier folder's two files
 VERIFIER_KIND = 'mask_recog.face_verifier-1'  # `kind` in verifier.json
-_MEAN, _STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+_MEAN, _STD = map(tuple, IMAGENET_STATS)  # the normalization every model here uses
 
 def _batch(crops, size, mean=_MEAN, std=_STD)->torch.Tensor:
     "Normalized float batch `(n, 3, size, size)` from RGB uint8 crops of any size"
