@@ -22,7 +22,8 @@ a = p.parse_args()
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # as mask-recog-detect sets it: PyTorch's OpenMP threads sleep between frames
 from mask_recog.data import scan_yolo
-from mask_recog.detect import YuNet, load_detector, load_classifier, detect, read_bgr
+from mask_recog.detectors import YuNet, load_detector, read_bgr
+from mask_recog.detect import load_classifier, detect
 import torch
 if a.threads: torch.set_num_threads(a.threads); cv2.setNumThreads(a.threads)
 

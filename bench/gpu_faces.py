@@ -12,7 +12,7 @@ import argparse, sys, time, warnings
 warnings.filterwarnings('ignore')
 import numpy as np, cv2, torch
 from mask_recog.data import get_scenes, scan_yolo
-from mask_recog.detect import face_crops
+from mask_recog.preprocess import face_crops
 from mask_recog.inference import Classifier
 
 p = argparse.ArgumentParser(description=__doc__.split('\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)

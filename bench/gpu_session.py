@@ -89,7 +89,7 @@ from mask_recog.model import load_model, to_batch
 from mask_recog.inference import Classifier
 from mask_recog.data import load_split, load_rgb
 from mask_recog.core import CLASSES
-from mask_recog.train import binary_metrics
+from mask_recog.metrics import binary_metrics
 from PIL import Image
 
 @torch.inference_mode()

@@ -25,7 +25,8 @@ p.add_argument('--target', type=float, default=10., help='frames/s target per st
 a = p.parse_args()
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # as mask-recog-detect sets it
-from mask_recog.detect import load_detector, load_classifier, detect, FrameReader
+from mask_recog.detectors import load_detector, FrameReader
+from mask_recog.detect import load_classifier, detect
 from mask_recog.track import Tracker
 from _pans import scene_pans, remove
 from mask_recog.streams import StreamSet, process_streams

@@ -10,9 +10,9 @@ best score per source yunet / ssd / tile, and `crop`: the row of its crop) and `
 import sys, json, time, argparse
 from pathlib import Path
 import numpy as np, cv2
-from mask_recog.data import crop_box, CROP_MARGIN
-from mask_recog.detect import (scan_scenes, photo_split, read_bgr, face_box, YuNet, UltraFace, Tiled, fuse_detections, detect,
-                               load_classifier, box_iou, no_faces)
+from mask_recog.preprocess import crop_box, CROP_MARGIN
+from mask_recog.detectors import read_bgr, YuNet, UltraFace, Tiled, fuse_detections, box_iou, no_faces
+from mask_recog.detect import scan_scenes, photo_split, face_box, detect, load_classifier
 from mask_recog.verify import fit_crop, VERIFY_SIZE
 
 def tagged_fuse(dets, tags, iou=0.3):

@@ -19,7 +19,8 @@ from PIL import Image
 from fastcore.script import call_parse
 from .core import *
 from .data import BadImage, load_rgb, claimed_pixels, IMG_EXTS
-from .detect import MAX_FRAME_SIDE, load_detector, load_classifier, detect, annotate
+from .detectors import MAX_FRAME_SIDE, load_detector
+from .detect import load_classifier, detect, annotate
 
 # %% ../nbs/08_app.ipynb #e3d761cb
 MAX_BYTES = 10 * 2**20  # default upload limit: 10 MB
@@ -273,7 +274,7 @@ def _face_json(f:dict)->dict:
     return {**f, 'landmarks': None if lm is None else [[round(float(v), 1) for v in p] for p in lm]}
 
 def _load_detector(detector):
-    return detector if callable(detector) else load_detector(detector, log=lambda m: print(m, file=sys.stderr))
+    return detector if callable(detector) else load_detector(detector, log=log_stderr)
 
 def _hosts(allowed)->list[str]|None:
     "`allowed` (a list or a comma-separated string) as a list of lower-case names"
@@ -461,6 +462,6 @@ def serve_cli(model_dir:str, # classifier model folder (model.json + model.safet
     if max_side < 64: raise SystemExit(f'mask-recog-serve: --max-side {max_side}: must be 64 or more')
     if wait_s < 0: raise SystemExit(f'mask-recog-serve: --wait-s {wait_s:g}: must be 0 or more')
     if not 0 <= port <= 65535: raise SystemExit(f'mask-recog-serve: --port {port}: must be 0 to 65535')
-    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # as in mask-recog-detect: idle PyTorch threads sleep
+    sleep_idle_threads()  # before torch loads
     try: serve(model_dir, port, host, detector, max_mb, device, False, allowed_hosts, api_docs, max_mp, jobs, wait_s, max_side)
     except (FileNotFoundError, ValueError, RuntimeError, OSError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-serve: {e}')

@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/augment.html.md"""
 
 # %% ../nbs/02_augment.ipynb #bc413553
 from __future__ import annotations
-import math
+import math, json
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
@@ -18,16 +18,15 @@ from fastai.torch_core import TensorImage, default_device
 from fastai.data.core import DataLoaders
 from fastai.vision.augment import aug_transforms
 from .core import *
+from .preprocess import CACHE_SIDE, IMAGENET_STATS, fit_image  # the serving path imports these from preprocess, not from here
 from .data import load_split
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug',
-           'jpeg_roundtrip', 'fit_image', 'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'split_tensors',
-           'tensor_dls', 'show_augs', 'show_framing']
+__all__ = ['FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug', 'jpeg_roundtrip',
+           'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'cache_side_of', 'split_tensors', 'tensor_dls',
+           'show_augs', 'show_framing']
 
 # %% ../nbs/02_augment.ipynb #6f248218
-IMAGENET_STATS = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # normalization of every model here
-
 def mask_augs(flip:bool=True, # random horizontal flips (faces are not upside down: no vertical flips)
               max_rotate:float=10., # largest rotation, degrees
               min_zoom:float=1., # smallest zoom
@@ -221,18 +220,9 @@ def jpeg_roundtrip(x:torch.Tensor, # uint8 images, (n, 3, h, w), on any device
     return torch.stack([decode_jpeg(encode_jpeg(im.contiguous(), quality=q)) for im, q in zip(xc, qs)]).to(x.device)
 
 # %% ../nbs/02_augment.ipynb #8eb233eb
-def fit_image(im:Image.Image, # an RGB image
-              size:int=224, # side of the square model input
-              cache_size:int=256 # longest side of the prepare cache: originals are shrunk the same way first
-             )->Image.Image:
-    "Shrink `im` as the prepare cache does, then squish it to `size`×`size`"
-    if max(im.size) > cache_size:
-        im = im.copy(); im.thumbnail((cache_size, cache_size), Image.Resampling.LANCZOS)
-    return im.resize((size, size), Image.Resampling.BILINEAR)
-
 def load_images(files:list, # image paths (usually the prepare cache)
                 size:int=224, # side of the square output
-                cache_size:int=256, # see `fit_image`
+                cache_size:int=CACHE_SIDE, # see `fit_image`
                 workers:int=8 # decoding threads
                )->torch.Tensor:
     "Decode `files` once into one `uint8` tensor of shape `(n, 3, size, size)`"
@@ -247,7 +237,9 @@ def load_images(files:list, # image paths (usually the prepare cache)
 class FitImage(Transform):
     "fastai item transform applying `fit_image` to `PILImage`s"
     order = 1  # right after the image is opened, before `ToTensor`
-    def __init__(self, size:int=224, cache_size:int=256): self.size, self.cache_size = size, cache_size
+    def __init__(self, size:int=224, # side of the square model input
+                 cache_size:int=CACHE_SIDE # longest side images are first shrunk to (see `fit_image`)
+                ): self.size, self.cache_size = size, cache_size
     def encodes(self, x:PILImage): return PILImage(fit_image(x, self.size, self.cache_size))
 
 # %% ../nbs/02_augment.ipynb #53da7cd9
@@ -330,25 +322,31 @@ class TensorLoader:
     def one_batch(self): return next(iter(self))
 
 # %% ../nbs/02_augment.ipynb #513a58a8
+def cache_side_of(data:str|Path # a `mask-recog-prepare` output folder
+                 )->int:
+    "The cache side the prepare run of `data` used (its `report.json`), else `CACHE_SIDE`"
+    rep = Path(data)/'report.json'
+    if not rep.exists(): return CACHE_SIDE
+    p = json.loads(rep.read_text())['params']
+    return int(p.get('cache_side') or p.get('size') or CACHE_SIDE)  # `size`: what reports written before the rename called it
+
+# %% ../nbs/02_augment.ipynb #3a1b52f8
 def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
                   split:str, # 'train', 'valid' or 'test'
                   size:int=224, # side of the square images
-                  cache_size:int|None=None, # see `fit_image` (default: the prepare run's size)
+                  cache_size:int|None=None, # see `fit_image` (default: the prepare run's cache side, `cache_side_of(data)`)
                   limit:int|None=None # at most this many rows (a seeded, stratified sample), for quick runs
                  )->tuple[torch.Tensor, torch.Tensor]:
     "Images and labels of one split of a prepared dataset, as tensors"
     df = load_split(data, split)
     if limit and len(df) > limit:
         df = pd.concat([g.sample(max(1, round(limit * len(g) / len(df))), random_state=0) for _, g in df.groupby('label')])
-    cache_size = cache_size or _cache_size(data)
+    cache_size = cache_size or cache_side_of(data)
     y = torch.tensor([CLASSES.index(l) for l in df.label], dtype=torch.long)
     return load_images(df.file.tolist(), size, cache_size), y
 
-def _cache_size(data)->int:
-    import json
-    rep = Path(data)/'report.json'
-    return json.loads(rep.read_text())['params']['size'] if rep.exists() else 256
 
+# %% ../nbs/02_augment.ipynb #a4527152
 def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
                size:int=224, # side of the square images
                bs:int=64, # batch size

@@ -11,11 +11,10 @@ import http.server, threading, functools, importlib.util, zlib, ctypes, platform
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'scratch_dir', 'clean_scratch',
-           'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'sample_path',
+__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'dataset_path', 'quick_run',
+           'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads', 'sample_path',
            'export_library', 'current_umask', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file',
-           'DownloadError', 'download', 'serve_dir', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract',
-           'release_memory']
+           'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -27,6 +26,7 @@ def env_path(var:str, # environment variable to read
     v = os.environ.get(var) or default
     return None if v is None else Path(v).expanduser()
 
+# %% ../nbs/00_core.ipynb #ede204f7
 def cache_home()->Path:
     "Where downloads are cached: `$MASK_RECOG_HOME`, else `~/.cache/mask_recog`"
     return env_path('MASK_RECOG_HOME', Path('~/.cache/mask_recog'))
@@ -41,6 +41,7 @@ def scratch_dir(prefix:str='mask_recog-' # name prefix of the folder
     _scratch.append((d, tempfile.tempdir)); tempfile.tempdir = str(d)
     return d
 
+# %% ../nbs/00_core.ipynb #258aa062
 def clean_scratch():
     "Remove the folders `scratch_dir` made, newest first, and point `tempfile` where it pointed before"
     while _scratch:
@@ -64,6 +65,7 @@ def quick_run()->bool:
     if v: return v not in ('0', 'false', 'no', 'off')
     return bool(os.environ.get('IN_TEST'))
 
+# %% ../nbs/00_core.ipynb #64d9c97d
 def in_colab()->bool:
     "Whether this runs in Google Colab"
     return 'google.colab' in sys.modules
@@ -85,6 +87,7 @@ def project_root(start:str|Path|None=None # where to look from (default: the wor
         if f.is_file() and re.search(r'(?m)^name\s*=\s*"mask_recog"', f.read_text(encoding='utf-8', errors='ignore')): return d
     return None
 
+# %% ../nbs/00_core.ipynb #af56c56f
 def work_dir()->Path:
     "Where the series writes data, models and figures: `$MASK_RECOG_WORK`, else the checkout's root, else the working folder"
     if (w := env_path('MASK_RECOG_WORK')) is not None: return w
@@ -100,6 +103,17 @@ def best_device(device:str|None=None # 'cuda', 'cuda:1', 'mps', 'cpu'; None or '
     if torch.cuda.is_available(): return 'cuda'
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return 'mps'
     return "cpu"
+
+# %% ../nbs/00_core.ipynb #470e27ce
+def log_stderr(msg:str # the line to print
+              ):
+    "Print `msg` to stderr and flush at once, so progress shows while stdout carries the results"
+    print(msg, file=sys.stderr, flush=True)
+
+# %% ../nbs/00_core.ipynb #2a116c61
+def sleep_idle_threads():
+    "Let PyTorch's idle OpenMP threads sleep instead of spin-waiting (`OMP_WAIT_POLICY=PASSIVE` unless set); call it before torch loads"
+    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # spinning threads took the cores from the detectors: 10-20x slower classification (step 7)
 
 # %% ../nbs/00_core.ipynb #5c8b96fb
 def sample_path(name:str='faces' # folder inside the package's `sample/`
@@ -138,6 +152,7 @@ def atomic_write(path:str|Path, # final file name
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #0a2e9d21
 def save_json(obj, # anything `json.dumps` takes
               path:str|Path # destination
              )->Path:
@@ -150,6 +165,7 @@ def sha256_bytes(b:bytes)->str:
     "Hex sha256 of `b`"
     return hashlib.sha256(b).hexdigest()
 
+# %% ../nbs/00_core.ipynb #10f68ad0
 def sha256_file(path:str|Path, # file to hash
                 chunk:int=1<<20 # bytes read at a time
                )->str:

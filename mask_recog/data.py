@@ -16,13 +16,14 @@ import imagehash
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from .core import *
+from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_box  # crop_box, CROP_MARGIN also for users: `from mask_recog.data import crop_box, CROP_MARGIN` keeps working
 
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MAX_PIXELS',
-           'MAX_FILE_BYTES', 'CROP_MARGIN', 'MIN_SIDE', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS', 'MANIFEST_COLS',
-           'SPLIT_RULE', 'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url',
-           'resolve_source', 'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source',
-           'get_scenes', 'BadImage', 'load_rgb', 'claimed_pixels', 'crop_box', 'inspect_file', 'near_pairs',
+           'MAX_FILE_BYTES', 'MIN_SIDE', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS', 'MANIFEST_COLS', 'SPLIT_RULE',
+           'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source',
+           'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes',
+           'to_rgb', 'BadImage', 'load_rgb', 'claimed_pixels', 'phash_pair', 'inspect_file', 'near_pairs', 'UnionFind',
            'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits', 'source_names', 'default_out',
            'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples',
            'default_sources', 'prepare_default', 'prepare_cli']
@@ -89,6 +90,7 @@ def scan_yolo(root:str|Path, # folder with `images/…`, `labels/…` and a name
             if labels[c]: items.append(dict(path=img.relative_to(root).as_posix(), label=labels[c], box=('yolo',) + box))
     return items, problems
 
+# %% ../nbs/01_data.ipynb #dbb629b9
 def scan_voc(root:str|Path, # folder with PASCAL VOC xml files (anywhere below) and their images
              mapping:dict|None=None # label overrides for `norm_label`
             )->tuple[list[dict], list[str]]:
@@ -110,6 +112,7 @@ def scan_voc(root:str|Path, # folder with PASCAL VOC xml files (anywhere below) 
 
 # %% ../nbs/01_data.ipynb #1966db1b
 DEFAULT_SOURCE = 'kaggle:omkargurav/face-mask-dataset'  # the public face dataset a newcomer starts from (7,553 colour photos)
+
 DEFAULT_SCENES = 'kaggle:andrewmvd/face-mask-detection'  # public scene photos with VOC face boxes (853 photos, CC0)
 
 def _kaggle_cached(slug:str)->int|None:
@@ -134,6 +137,7 @@ def fetch_kaggle(slug:str # `OWNER/DATASET`, as in kaggle.com/datasets/OWNER/DAT
             "Colab secrets KAGGLE_USERNAME and KAGGLE_KEY, as those environment variables, or as ~/.kaggle/kaggle.json. "
             "Offline? Pass a local folder, a zip/tar file or an http(s) URL instead, or set MASK_RECOG_SOURCE.") from None
 
+# %% ../nbs/01_data.ipynb #3896a478
 def fetch_url(url:str # http(s) URL of a zip or tar archive
              )->Path:
     "Download the archive at `url` once into the cache and extract it safely; return the extracted folder"
@@ -156,12 +160,14 @@ def resolve_source(source:str|Path # folder, `kaggle:OWNER/DATASET`, or http(s) 
         raise ValueError(f"{p}: a file, but not a zip or tar archive")
     return p
 
+# %% ../nbs/01_data.ipynb #d4ed4a0d
 def source_kind(root:Path)->str:
     "'yolo', 'voc' or 'folder': how the dataset at `root` is labelled"
     if (root/'labels').is_dir() and (root/'images').is_dir() and _yolo_names(root) is not None: return 'yolo'
     if next(root.rglob('*.xml'), None) is not None and next(root.rglob('*.xml')).read_text(errors='ignore').lstrip().startswith('<annotation'): return 'voc'
     return 'folder'
 
+# %% ../nbs/01_data.ipynb #2d806fd8
 def scan_source(source:str|Path, # folder, detection set, `kaggle:OWNER/DATASET` or URL
                 mapping:dict|None=None # label overrides for `norm_label`
                )->tuple[Path, str, list[dict], list[str]]:
@@ -184,6 +190,7 @@ def face_source(source:str|Path|None=None, # a folder, archive, `kaggle:OWNER/DA
     if (p := dataset_path('face-mask-4k')) is not None: return p
     return sample_path('faces') if (quick_run() if quick is None else quick) else DEFAULT_SOURCE
 
+# %% ../nbs/01_data.ipynb #3767cc47
 def get_faces(source:str|Path|None=None, # see `face_source`
               quick:bool|None=None # a quick run? (default: `quick_run()`)
              )->Path:
@@ -239,11 +246,27 @@ def scene_source(source:str|Path|None=None, # a folder, archive, `kaggle:OWNER/D
     if quick_run() if quick is None else quick: return make_scenes(sample_path('faces'), cache_home()/'sample-scenes')
     return DEFAULT_SCENES
 
+# %% ../nbs/01_data.ipynb #714a8331
 def get_scenes(source:str|Path|None=None, # see `scene_source`
                quick:bool|None=None # a quick run? (default: `quick_run()`)
               )->Path:
     "Local folder of the labelled scene set `scene_source` names (YOLO or VOC), downloaded once when it is remote"
     return resolve_source(scene_source(source, quick))
+
+# %% ../nbs/01_data.ipynb #f028701f
+def to_rgb(im:Image.Image # an opened image of any mode (16-bit, float, palette, with or without alpha)
+          )->Image.Image:
+    "`im` as 8-bit RGB: 16-bit and float greys scaled to 0-255, transparency composited over white"
+    if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
+        a = np.asarray(im, dtype=np.float64)
+        hi = 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
+        im = Image.fromarray(np.clip(a / hi * 255 + .5, 0, 255).astype(np.uint8), 'L')
+    if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
+    if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa'):
+        im = im.convert('RGBA'); bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im)
+    return im.convert('RGB') if im.mode != 'RGB' else im
+
 
 # %% ../nbs/01_data.ipynb #223c2c89
 class BadImage(ValueError): "A file that cannot be used as an image; the message is the reason"
@@ -263,17 +286,6 @@ def _file_problem(p:Path)->tuple:
         return st, f'not a regular file: {kind}'
     if st.st_size > MAX_FILE_BYTES: return st, f'too large: {st.st_size:,} bytes (the limit is {MAX_FILE_BYTES:,})'
     return st, None
-
-def _to_rgb(im:Image.Image)->Image.Image:
-    if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
-        a = np.asarray(im, dtype=np.float64)
-        hi = 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
-        im = Image.fromarray(np.clip(a / hi * 255 + .5, 0, 255).astype(np.uint8), 'L')
-    if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
-    if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa'):
-        im = im.convert('RGBA'); bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, im)
-    return im.convert('RGB') if im.mode != 'RGB' else im
 
 def _draft(im:Image.Image, max_side:int|None):
     "Have a JPEG decoder scale `im` by 1/2, 1/4 or 1/8 (a fraction of the work) as far as the longer side stays at least `max_side`"
@@ -300,7 +312,7 @@ def load_rgb(src:str|Path|bytes, # file path or the file's bytes
             im.load()
             ImageOps.exif_transpose(im, in_place=True)  # no full-size copy when nothing turns
             if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            return _to_rgb(im), fmt
+            return to_rgb(im), fmt
     except BadImage: raise
     except UnidentifiedImageError: raise BadImage('not an image: no known image format in its bytes')
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise BadImage(f'decompression bomb: {e}')
@@ -325,38 +337,28 @@ def claimed_pixels(src:str|Path|bytes, # a file path or the file's bytes
     except Exception as e: raise BadImage(f'cannot read its header: {type(e).__name__}: {e}') from None
 
 # %% ../nbs/01_data.ipynb #0eea1354
-CROP_MARGIN = 0.2  # fraction of a face box's size added on each side when cropping faces (training and detection alike)
-MIN_SIDE = 32      # images whose shorter side is below this many pixels are flagged `small`
+MIN_SIDE = 32  # images whose shorter side is below this many pixels are flagged `small`
 
-def crop_box(box:tuple, # ('yolo', cx, cy, w, h) relative, ('voc', x0, y0, x1, y1) or ('xywh', x, y, w, h) pixels
-             width:int, height:int, # size of the full image
-             margin:float=CROP_MARGIN # fraction of the box size added on each side
-            )->tuple[int, int, int, int]:
-    "Pixel crop `(x0, y0, x1, y1)` around `box`, widened by `margin` and clipped to the image"
-    kind, a, b, c, d = box
-    if kind == 'yolo': x0, y0, x1, y1 = (a - c/2) * width, (b - d/2) * height, (a + c/2) * width, (b + d/2) * height
-    elif kind == 'xywh': x0, y0, x1, y1 = a, b, a + c, b + d
-    else: x0, y0, x1, y1 = a, b, c, d
-    mw, mh = (x1 - x0) * margin, (y1 - y0) * margin
-    x0, y0, x1, y1 = round(max(0, x0 - mw)), round(max(0, y0 - mh)), round(min(width, x1 + mw)), round(min(height, y1 + mh))
-    return x0, y0, x1, y1
+# %% ../nbs/01_data.ipynb #24edc970
+def phash_pair(im:Image.Image # an RGB image
+              )->tuple[str, str]:
+    "Perceptual hashes (hex) of `im` and of its mirror image: near-duplicates are found under either"
+    return str(imagehash.phash(im)), str(imagehash.phash(ImageOps.mirror(im)))
 
 # %% ../nbs/01_data.ipynb #cccc8eb2
-def _phash(im:Image.Image)->tuple[str, str]: return str(imagehash.phash(im)), str(imagehash.phash(ImageOps.mirror(im)))
+def _cache_name(sha:str, crop, cache_side:int)->str:
+    return f"{cache_side}/{sha[:2]}/{sha}{'' if crop is None else '_%d_%d_%d_%d' % crop}.jpg"
 
-def _cache_name(sha:str, crop, size:int)->str:
-    return f"{size}/{sha[:2]}/{sha}{'' if crop is None else '_%d_%d_%d_%d' % crop}.jpg"
-
-def _save_cached(im:Image.Image, dest:Path, size:int):
+def _save_cached(im:Image.Image, dest:Path, cache_side:int):
     if dest.exists(): return
-    im = im.copy(); im.thumbnail((size, size), Image.Resampling.LANCZOS)
+    im = im.copy(); im.thumbnail((cache_side, cache_side), Image.Resampling.LANCZOS)
     with atomic_write(dest) as f: im.save(f, 'JPEG', quality=95)
 
 def inspect_file(root:str|Path, # dataset folder
                  rel:str, # file path relative to `root`
                  labels:list[tuple], # `[(label, box)]`: one `(label, None)` for a classification file, one per face for detection sets
                  cache_dir:str|Path, # where resized copies go
-                 size:int=256, # max side of the cached copies
+                 cache_side:int=CACHE_SIDE, # longest side of the cached copies
                  min_side:int=MIN_SIDE # flag images smaller than this
                 )->list[dict]:
     "Manifest rows for one source file; bad files become `quarantined` rows with their reason"
@@ -373,17 +375,17 @@ def inspect_file(root:str|Path, # dataset folder
     flags = []
     ext = p.suffix.lower().lstrip('.')
     if fmt and not _ext_matches(ext, fmt): flags.append(f'{fmt} named .{ext or "(none)"}')
-    rows, whole = [], _phash(im)  # detection sets: near-duplicates are judged on the whole photo
+    rows, whole = [], phash_pair(im)  # detection sets: near-duplicates are judged on the whole photo
     for label, box in labels:
         crop = None if box is None else crop_box(box, im.width, im.height)
         if crop is not None and (crop[2] - crop[0] < 2 or crop[3] - crop[1] < 2):
             rows.append(dict(base, label=label, box=_box_str(box), sha256=sha, status='quarantined', reason=f'empty face box {crop}')); continue
         face = im if crop is None else im.crop(crop)
         fl = flags + ([f'small ({face.width}x{face.height})'] if min(face.size) < min_side else [])
-        cache = _cache_name(sha, crop, size)
-        _save_cached(face, Path(cache_dir)/cache, size)
+        cache = _cache_name(sha, crop, cache_side)
+        _save_cached(face, Path(cache_dir)/cache, cache_side)
         rows.append(dict(base, label=label, box=_box_str(box), crop='' if crop is None else ' '.join(map(str, crop)),
-                         sha256=sha, **dict(zip(['phash', 'phash_mirror'], _phash(face) if crop is None else whole)), width=face.width, height=face.height, format=fmt,
+                         sha256=sha, **dict(zip(['phash', 'phash_mirror'], phash_pair(face) if crop is None else whole)), width=face.width, height=face.height, format=fmt,
                          status='ok', reason='', flags='; '.join(fl), cache=cache))
     return rows
 
@@ -418,12 +420,18 @@ def near_pairs(hexes:list[str], # 16-hex-digit perceptual hashes
         out.append(np.stack([i[keep], j[keep]], 1))
     return np.concatenate(out) if out else np.zeros((0, 2), int)
 
-class _UF:
-    def __init__(self, n): self.p = list(range(n))
-    def find(self, a):
+
+# %% ../nbs/01_data.ipynb #44006aba
+class UnionFind:
+    "Disjoint sets over `0..n-1` (path halving; the smallest index is a set's root)"
+    def __init__(self, n:int # number of elements
+                ): self.p = list(range(n))
+    def find(self, a:int)->int:
+        "The root of `a`'s set"
         while self.p[a] != a: self.p[a] = self.p[self.p[a]]; a = self.p[a]
         return a
-    def union(self, a, b):
+    def union(self, a:int, b:int):
+        "Join the sets of `a` and `b`"
         a, b = self.find(a), self.find(b)
         if a != b: self.p[max(a, b)] = min(a, b)
 
@@ -432,7 +440,7 @@ def _components(df:pd.DataFrame, # rows with `sha256`, `phash`, `phash_mirror`
                 max_dist:int=MAX_DIST # near-duplicate distance
                )->np.ndarray:
     "Union-find root of each row of `df`: rows join on the same bytes (faces of one photo, byte-identical copies) or near-duplicate hashes"
-    uf, first = _UF(len(df)), {}
+    uf, first = UnionFind(len(df)), {}
     for k, sha in enumerate(df.sha256.values): uf.union(first.setdefault(sha, k), k)
     for a, b in near_pairs(df.phash.tolist(), max_dist, df.phash_mirror.tolist()): uf.union(a, b)
     return np.array([uf.find(k) for k in range(len(df))])
@@ -497,6 +505,7 @@ def split_of(group:str, # group id
 
 # %% ../nbs/01_data.ipynb #d4fda355
 SPLITS = ('test', 'valid', 'train')  # most held-out first: a group that declares several takes the first
+
 SPLIT_DIRS = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test'}
 
 def declared_split(path:str, # a file's path inside its source, e.g. `images/valid/x.jpg`
@@ -506,6 +515,7 @@ def declared_split(path:str, # a file's path inside its source, e.g. `images/val
     if kind not in ('yolo', 'voc'): return ''
     return next((SPLIT_DIRS[p.lower()] for p in Path(path).parts[:-1] if p.lower() in SPLIT_DIRS), '')
 
+# %% ../nbs/01_data.ipynb #1ff1094e
 def _declared_by_group(group:pd.Series, # each row's group
                        declared:list|None # each row's declared split, or ''
                       )->dict:
@@ -576,8 +586,8 @@ def _orphan_watch(parent:int):
     threading.Thread(target=watch, daemon=True).start()
 
 def _inspect_job(args):
-    root, rel, labels, cache_dir, size, min_side = args
-    try: return inspect_file(root, rel, labels, cache_dir, size, min_side)
+    root, rel, labels, cache_dir, cache_side, min_side = args
+    try: return inspect_file(root, rel, labels, cache_dir, cache_side, min_side)
     except Exception as e:  # unreadable file (permissions, vanished): still one row per label, never a crash
         return [dict(path=rel, label=l, box=_box_str(b), status='quarantined', reason=f'cannot read: {type(e).__name__}: {e}') for l, b in labels]
 
@@ -596,12 +606,12 @@ def _known_names(params:dict)->dict:
                                      if params.get('source') else [])
     return {str(s[k]): s['name'] for s in srcs for k in ('source', 'root') if s.get(k)}
 
-def _reusable(prev:pd.DataFrame, out:Path, size:int)->dict:
+def _reusable(prev:pd.DataFrame, out:Path, cache_side:int)->dict:
     "Rows of the earlier manifest `prev` whose cached copies are still in `out`, keyed by `(source, path)`"
     if not {'mtime_ns', 'bytes', 'cache', 'status', 'path'} <= set(prev.columns): return {}
     rows = {}
     for r in prev.to_dict('records'):
-        if r['status'] != 'quarantined' and not (r['cache'].startswith(f'{size}/') and (out/'cache'/r['cache']).exists()): continue
+        if r['status'] != 'quarantined' and not (r['cache'].startswith(f'{cache_side}/') and (out/'cache'/r['cache']).exists()): continue
         rows.setdefault((r['source'], r['path']), []).append(r)
     return rows
 
@@ -629,6 +639,7 @@ def source_names(sources:list, # the sources, as `prepare` is given them
         names.append(n)
     return names
 
+# %% ../nbs/01_data.ipynb #b2f8632d
 def default_out(source:str|Path|list # one source, or several
                )->Path:
     "Where `prepare` writes when no `out` is given: `data/prepared/<name of the source>`, or `<name1>+<name2>…` for several"
@@ -650,7 +661,7 @@ def _unchanged(p:Path, old:list|None, labels:list)->bool:
     return bool(old) and not problem and len(old) == len(labels) and all(
         o['bytes'] == str(st.st_size) and o['mtime_ns'] == str(st.st_mtime_ns) and o['box'] == _box_str(b) for o, (l, b) in zip(old, labels))
 
-def _inspect_all(scans:list, reusable:dict, out:Path, size:int, min_side:int, workers:int|None, progress:bool)->tuple[list, int]:
+def _inspect_all(scans:list, reusable:dict, out:Path, cache_side:int, min_side:int, workers:int|None, progress:bool)->tuple[list, int]:
     "Rows of every file of `scans`, each with its `source`: an unchanged file's from `reusable`, the others inspected; and how many files were reused"
     rows, jobs, names, n_files = [], [], [], 0
     for sc in scans:
@@ -660,7 +671,7 @@ def _inspect_all(scans:list, reusable:dict, out:Path, size:int, min_side:int, wo
         for rel, labels in by_file.items():
             old = reusable.get((sc['name'], rel))
             if _unchanged(sc['root']/rel, old, labels): rows += [{**o, 'label': l} for o, (l, b) in zip(old, labels)]
-            else: jobs.append((sc['root'], rel, labels, out/'cache', size, min_side)); names.append(sc['name'])
+            else: jobs.append((sc['root'], rel, labels, out/'cache', cache_side, min_side)); names.append(sc['name'])
     workers = workers or os.cpu_count() or 1
     if jobs:
         it = (map(_inspect_job, jobs) if workers == 1 or len(jobs) < 64 else
@@ -682,7 +693,7 @@ def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET`
             valid_pct:float=0.2, # share of groups in the validation split
             test_pct:float=0.1, # share of groups in the held-out test split
             seed:int=42, # seed of the split hash
-            size:int=256, # max side of the cached, resized copies
+            cache_side:int=CACHE_SIDE, # longest side of the cached, resized copies (training reads them)
             max_dist:int=MAX_DIST, # perceptual-hash distance for near-duplicates
             min_side:int=MIN_SIDE, # flag images with a shorter side below this
             mapping:dict|None=None, # label overrides, e.g. `{'covered': 'with_mask'}`
@@ -695,9 +706,9 @@ def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET`
     out = Path(out) if out else default_out(source); out.mkdir(parents=True, exist_ok=True)
     prev, old = _earlier(out)
     scans = _scan_all(sources, mapping, _known_names(old))
-    rows, n_reused = _inspect_all(scans, _reusable(prev, out, size), out, size, min_side, workers, progress)
+    rows, n_reused = _inspect_all(scans, _reusable(prev, out, cache_side), out, cache_side, min_side, workers, progress)
     one = dict(source=str(sources[0]), root=str(scans[0]['root']), kind=scans[0]['kind']) if len(scans) == 1 else {}
-    params = dict(**one, valid_pct=valid_pct, test_pct=test_pct, seed=seed, size=size, max_dist=max_dist, min_side=min_side, split_rule=SPLIT_RULE,
+    params = dict(**one, valid_pct=valid_pct, test_pct=test_pct, seed=seed, cache_side=cache_side, max_dist=max_dist, min_side=min_side, split_rule=SPLIT_RULE,
                   sources=[dict(name=s['name'], source=s['source'], root=str(s['root']), kind=s['kind']) for s in scans])
     order, kinds = {s['name']: k for k, s in enumerate(scans)}, {s['name']: s['kind'] for s in scans}
     df, pins = _frame(rows, order), _pins(prev, old, params)
@@ -719,6 +730,7 @@ def untrainable(splits:dict # `{split: {label: count}}` of the usable rows, as i
     return [f"no usable {c} images in the {s} split: a classifier cannot be trained on this set (add {c} photos to the source, "
             f"or check its folder names)" for s in ('train', 'valid') for c in CLASSES if not splits.get(s, {}).get(c)]
 
+# %% ../nbs/01_data.ipynb #6e6ec885
 def _split_counts(df:pd.DataFrame)->dict:
     "`{split: {label: n}}` of the usable rows of `df`"
     return {s: {l: int(n) for l, n in g.label.value_counts().items()} for s, g in df[df.status == 'ok'].groupby('split')}
@@ -810,6 +822,7 @@ def save_fig(fig, # a matplotlib figure
     with atomic_write(fname) as f: im.save(f, 'PNG', optimize=True)
     return Path(fname)
 
+# %% ../nbs/01_data.ipynb #839da48a
 def show_samples(out:str|Path, # a `prepare` output folder
                  n:int=8, # images per class
                  fname:str|Path|None=None, # save the figure here too
@@ -853,14 +866,14 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
                 valid_pct:float=0.2, # share of groups in valid
                 test_pct:float=0.1, # share of groups in test
                 seed:int=42, # split seed
-                size:int=256, # max side of the cached copies
+                cache_side:int=CACHE_SIDE, # longest side of the cached copies
                 max_dist:int=MAX_DIST, # perceptual-hash distance for near-duplicates
                 workers:int=0, # decoding processes (0: all cores)
                ):
     "Validate, de-duplicate and split SOURCE (several: merged, duplicates found across them, earlier rows of OUT kept in their split) into OUT (manifest.csv, report.json, cache/)"
     sources = list(source) or [face_source(None, quick=False)]
     out = Path(out) if out else default_out(sources)
-    try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, size, max_dist, workers=workers or None)
+    try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, cache_side, max_dist, workers=workers or None)
     except (FileNotFoundError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-prepare: {e}')
     rep = json.loads((Path(out)/'report.json').read_text())
     print(f"{rep['rows']} rows from {rep['files']} files in {rep['elapsed_s']} s ({rep['reused_files']} reused)")
@@ -874,5 +887,5 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
     name = lambda r: f"{r['source']}:{r['path']}" if 'source' in r else r['path']
     for q in rep['quarantined'][:20]: print(f"quarantined {name(q)}: {q['reason']}")
     for q in rep.get('leaks', [])[:20]: print(f"excluded {name(q)}: {q['reason']}")
-    for w in rep['warnings']: print(f'mask-recog-prepare: warning: {w}', file=sys.stderr)
+    for w in rep['warnings']: log_stderr(f'mask-recog-prepare: warning: {w}')
     print(f'wrote {Path(out)/"manifest.csv"} and {Path(out)/"report.json"}')

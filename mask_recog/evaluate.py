@@ -15,12 +15,13 @@ from PIL import Image
 from fastcore.script import call_parse
 from .core import *
 from .data import load_split, prepare, default_out, save_fig, get_faces, get_scenes
-from .model import load_model, to_batch, predict_probs
-from .train import binary_metrics, ensure_model
+from .model import load_model, to_batch, image_probs
+from .metrics import binary_metrics, source_metrics  # step 3a's; `from mask_recog.evaluate import source_metrics` works as before
+from .train import ensure_model
 
 # %% auto #0
-__all__ = ['CAM_SIDE', 'SCENE_KINDS', 'eval_rows', 'predict_rows', 'source_metrics', 'source_table', 'evaluate', 'plot_confusion',
-           'plot_roc', 'plot_top_losses', 'cam_layer', 'grad_cam', 'cam_pick', 'cam_set', 'plot_cam', 'held_out_scenes',
+__all__ = ['CAM_SIDE', 'SCENE_KINDS', 'eval_rows', 'predict_rows', 'source_table', 'evaluate', 'plot_confusion', 'plot_roc',
+           'plot_top_losses', 'cam_layer', 'grad_cam', 'cam_pick', 'cam_set', 'plot_cam', 'held_out_scenes',
            'evaluate_cli']
 
 # %% ../nbs/05_evaluate.ipynb #a027e5e5
@@ -44,28 +45,8 @@ def predict_rows(model_dir:str|Path, # a model folder from `train`
                  device:str|None=None # cuda, mps or cpu (default: best available)
                 )->np.ndarray:
     "Probability of `with_mask` for every row"
-    return _probs(*load_model(model_dir, best_device(device)), rows, bs)
-
-def _probs(model, meta:dict, rows:pd.DataFrame, bs:int=64)->np.ndarray:
-    out = []
-    for i in range(0, len(rows), bs):
-        ims = [Image.open(f).convert('RGB') for f in rows.file.iloc[i:i + bs]]
-        out.append(predict_probs(model, to_batch(ims, meta), bs)[:, 0])
-    return np.concatenate(out) if out else np.zeros(0)
-
-# %% ../nbs/05_evaluate.ipynb #6740ffd1
-def source_metrics(rows:pd.DataFrame, # scored rows with `label` and `source`
-                   p:np.ndarray, # their probabilities of `with_mask`
-                   threshold:float=.5 # `with_mask` when p >= threshold
-                  )->dict:
-    "`{source: {n, accuracy, balanced_accuracy, errors}}` of the predictions `p` of `rows`, per value of their `source` column"
-    y, pred, out = np.array([CLASSES.index(l) for l in rows.label]), np.where(np.asarray(p) >= threshold, 0, 1), {}
-    for s in pd.unique(rows.source):
-        k = (rows.source == s).values
-        ok, yk = y[k] == pred[k], y[k]
-        out[str(s)] = dict(n=int(k.sum()), accuracy=float(ok.mean()), balanced_accuracy=float(np.mean([ok[yk == c].mean() for c in range(len(CLASSES)) if (yk == c).any()])),
-                           errors=int((~ok).sum()))
-    return out
+    model, meta = load_model(model_dir, best_device(device))
+    return image_probs(list(rows.file), meta, model, bs)[:, 0]
 
 # %% ../nbs/05_evaluate.ipynb #70553177
 def source_table(res:dict # from `evaluate`
@@ -91,7 +72,7 @@ def evaluate(model_dir:str|Path, # a model folder from `train`
     rows, name = eval_rows(data, out/'prepared', split)
     if not len(rows): raise ValueError(f"{data}: nothing to score (no usable images in {name})")
     t0 = time.perf_counter()
-    p = _probs(model, meta, rows)
+    p = image_probs(list(rows.file), meta, model)[:, 0]
     y = np.array([CLASSES.index(l) for l in rows.label])
     thr = float(meta.get('threshold', .5))
     res = dict(binary_metrics(p, y, thr), data=str(data), name=name, model=str(model_dir), at_05=binary_metrics(p, y, .5),
@@ -107,9 +88,11 @@ def evaluate(model_dir:str|Path, # a model folder from `train`
         plot_cam({t: cam_set(model, meta, rows[k].reset_index(drop=True), p[k], cam) for t, k in groups}, out/'cam.png')
     return res
 
-# %% ../nbs/05_evaluate.ipynb #315f9450
-def plot_confusion(res:dict, fname:str|Path):
-    "Confusion matrix of `res` (from `binary_metrics`) with counts"
+# %% ../nbs/05_evaluate.ipynb #d0a83f76
+def plot_confusion(res:dict, # metrics from `binary_metrics` (or `evaluate`)
+                   fname:str|Path # destination .png
+                  ):
+    "Confusion matrix of `res` (from `binary_metrics`) with counts, saved to `fname`"
     import matplotlib.pyplot as plt
     cm = np.array([[res['confusion'][t][q] for q in CLASSES] for t in CLASSES])
     fig, ax = plt.subplots(figsize=(3.6, 3.2))
@@ -120,8 +103,13 @@ def plot_confusion(res:dict, fname:str|Path):
     ax.set_title(f"threshold {res['threshold']:.2f}, n={res['n']}", fontsize=9); fig.tight_layout()
     save_fig(fig, fname); plt.close(fig)
 
-def plot_roc(p:np.ndarray, y:np.ndarray, res:dict, fname:str|Path):
-    "ROC curve of `with_mask` scores `p` against labels `y`"
+# %% ../nbs/05_evaluate.ipynb #b223bc24
+def plot_roc(p:np.ndarray, # probabilities of `with_mask`
+             y:np.ndarray, # true class indices
+             res:dict, # their metrics (`binary_metrics`), for the AUC in the legend
+             fname:str|Path # destination .png
+            ):
+    "ROC curve of `with_mask` scores `p` against labels `y`, saved to `fname`"
     import matplotlib.pyplot as plt
     order = np.argsort(-p); pos = (y[order] == 0)
     tpr = np.concatenate([[0], np.cumsum(pos) / max(pos.sum(), 1)]); fpr = np.concatenate([[0], np.cumsum(~pos) / max((~pos).sum(), 1)])
@@ -130,8 +118,14 @@ def plot_roc(p:np.ndarray, y:np.ndarray, res:dict, fname:str|Path):
     ax.set_xlabel('false positive rate'); ax.set_ylabel('true positive rate (with_mask)'); ax.legend(loc='lower right'); fig.tight_layout()
     save_fig(fig, fname); plt.close(fig)
 
-def plot_top_losses(rows:pd.DataFrame, p:np.ndarray, y:np.ndarray, fname:str|Path, k:int=12):
-    "The `k` images the model got most wrong (highest cross-entropy), with truth and probability"
+# %% ../nbs/05_evaluate.ipynb #6fab72a3
+def plot_top_losses(rows:pd.DataFrame, # scored rows, with `file` and `label`
+                    p:np.ndarray, # their probabilities of `with_mask`
+                    y:np.ndarray, # their true class indices
+                    fname:str|Path, # destination .png
+                    k:int=12 # images shown
+                   ):
+    "The `k` images the model got most wrong (highest cross-entropy), with truth and probability, saved to `fname`"
     import matplotlib.pyplot as plt
     loss = -np.log(np.clip(np.where(y == 0, p, 1 - p), 1e-7, 1))
     idx = np.argsort(-loss)[:k]

@@ -15,18 +15,19 @@ from PIL import Image
 from fastcore.script import call_parse
 from fastcore.basics import patch
 from .core import *
-from .data import BadImage, load_rgb, claimed_pixels, load_split, crop_box, scan_yolo, IMG_EXTS, MAX_PIXELS, CROP_MARGIN, _to_rgb
-from .model import load_model, to_batch, predict_probs, read_meta, check_meta, BadModel, MODEL_JSON, WEIGHTS_FILE
+from .data import BadImage, load_rgb, claimed_pixels, load_split, scan_yolo, IMG_EXTS, MAX_PIXELS, to_rgb
+from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_windows, face_crops
+from .model import load_model, to_batch, predict_probs, image_probs, read_meta, check_meta, BadModel, MODEL_JSON, WEIGHTS_FILE
 
 # %% auto #0
 __all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', 'PRECISIONS', 'RESIZE_FILTERS', 'MAX_CROP_PIXELS',
            'as_rgb', 'item_name', 'PixelBudget', 'decode_pixels', 'onnx_props', 'ort_device', 'onnx_session',
-           'native_bf16', 'autocast_dtype', 'Classifier', 'resize_weights', 'thumb_size', 'crop_windows', 'box_crops',
-           'fit_weights', 'boxes_batch', 'bf16_prob_bound', 'parity', 'export_onnx', 'quantize_onnx', 'split_accuracy',
-           'int8_report', 'expand_inputs', 'predict_cli', 'export_cli']
+           'native_bf16', 'autocast_dtype', 'Classifier', 'resize_weights', 'thumb_size', 'fit_weights', 'boxes_batch',
+           'bf16_prob_bound', 'parity', 'write_onnx', 'check_onnx', 'int8_onnx', 'export_onnx', 'quantize_onnx',
+           'split_accuracy', 'int8_report', 'expand_inputs', 'predict_cli', 'export_cli']
 
 # %% ../nbs/06_inference.ipynb #90a38e76
-MAX_DECODE_SIDE = 2048  # image files and bytes are decoded to at most this many pixels a side: 8× the 256-px prepare cache every input is shrunk to first
+MAX_DECODE_SIDE = 2048  # image files and bytes are decoded to at most this many pixels a side: 8× the prepare cache's `CACHE_SIDE` every input is shrunk to first
 
 def as_rgb(item, # a path, the file's bytes, a PIL image, or a `uint8` array `(h, w, 3)`, `(h, w, 4)` or `(h, w)`
            bgr:bool=False, # arrays are in OpenCV's BGR(A) channel order, not RGB(A)
@@ -39,7 +40,7 @@ def as_rgb(item, # a path, the file's bytes, a PIL image, or a `uint8` array `(h
         if not p.exists() and not p.is_symlink(): raise BadImage('no such file')
         return load_rgb(p, max_side=max_side)[0]  # FIFOs, devices, broken links and oversized files are refused unopened
     if isinstance(item, (bytes, bytearray, memoryview)): return load_rgb(bytes(item), max_side=max_side)[0]
-    if isinstance(item, Image.Image): return _to_rgb(item)
+    if isinstance(item, Image.Image): return to_rgb(item)
     if isinstance(item, np.ndarray):
         desc = f'{item.dtype} array of shape {item.shape}'
         if item.dtype != np.uint8: raise BadImage(f'expected a uint8 image array, got a {desc}')
@@ -48,10 +49,11 @@ def as_rgb(item, # a path, the file's bytes, a PIL image, or a `uint8` array `(h
         if item.shape[0] == 0 or item.shape[1] == 0: raise BadImage(f'empty image: a {desc}')
         if item.ndim == 2: return np.repeat(item[..., None], 3, 2)
         if bgr: item = item[..., [2, 1, 0, 3][:item.shape[2]]]
-        if item.shape[2] == 4: return _to_rgb(Image.fromarray(np.ascontiguousarray(item), 'RGBA'))
+        if item.shape[2] == 4: return to_rgb(Image.fromarray(np.ascontiguousarray(item), 'RGBA'))
         return np.ascontiguousarray(item)
     raise BadImage(f'not an image: a {type(item).__name__} (expected a path, bytes, a PIL image or a uint8 array)')
 
+# %% ../nbs/06_inference.ipynb #741bcb09
 def item_name(item, # one input of `Classifier.predict`
               i:int # its position in the input list
              )->str:
@@ -76,6 +78,7 @@ class PixelBudget:
             with self._cv: self.used -= n; self._cv.notify_all()
             if n >= self.pixels // 4: release_memory()  # else each decode thread keeps the memory of its largest image
 
+# %% ../nbs/06_inference.ipynb #8372882b
 def decode_pixels(item, # an input of `Classifier.predict`
                   max_side:int|None=MAX_DECODE_SIDE # as `as_rgb` decodes it
                  )->int:
@@ -132,6 +135,7 @@ def ort_device(device:str|None=None # 'cpu', 'cuda', 'cuda:1'... (default: CUDA 
     import onnxruntime as ort
     return 'cuda' if 'CUDAExecutionProvider' in ort.get_available_providers() else 'cpu'
 
+# %% ../nbs/06_inference.ipynb #3d0b9996
 def onnx_session(path:str|Path, # an ONNX file
                  device:str|None=None, # 'cpu' or 'cuda' (ONNX Runtime's CUDA provider); default: `ort_device`
                  threads:int=0, # intra-op threads (0: ONNX Runtime's default, one per physical core)
@@ -154,6 +158,8 @@ def onnx_session(path:str|Path, # an ONNX file
 # %% ../nbs/06_inference.ipynb #1031c847
 BACKENDS, PRECISIONS = ('torch', 'onnx'), ('fp32', 'bf16', 'fp16', 'auto')
 
+
+# %% ../nbs/06_inference.ipynb #9281d241
 def native_bf16(device:str|None=None # 'cpu', 'cuda', 'cuda:1', 'mps'... (default: the best available, `best_device`)
                )->bool:
     "Whether `device` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU with AMX or AVX-512 BF16"
@@ -162,6 +168,8 @@ def native_bf16(device:str|None=None # 'cpu', 'cuda', 'cuda:1', 'mps'... (defaul
     cpu = getattr(torch, 'cpu', None)
     return d.type == 'cpu' and any(getattr(cpu, f, lambda: False)() for f in ('_is_amx_tile_supported', '_is_avx512_bf16_supported'))
 
+
+# %% ../nbs/06_inference.ipynb #41041e35
 def autocast_dtype(precision:str, # one of `PRECISIONS`
                    device:str|None=None # where the model runs (default: the best available, `best_device`)
                   )->torch.dtype|None:
@@ -172,6 +180,8 @@ def autocast_dtype(precision:str, # one of `PRECISIONS`
     if precision == 'auto': precision = 'bf16' if native_bf16(device) else 'fp32'
     return {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
 
+
+# %% ../nbs/06_inference.ipynb #d1aa8590
 @contextlib.contextmanager
 def _true_fp32(on:bool=True):
     "cuDNN convolutions in fp32 for the block: PyTorch lets them round to TF32 (10-bit mantissas) on recent GPUs by default"
@@ -181,6 +191,8 @@ def _true_fp32(on:bool=True):
     try: yield
     finally: torch.backends.cudnn.allow_tf32 = old
 
+
+# %% ../nbs/06_inference.ipynb #c8141402
 class Classifier:
     "A trained face-mask classifier from a model folder (tensors + JSON, or ONNX; never a pickle)"
     def __init__(self, model_dir:str|Path, # folder with model.json + model.safetensors (`save_model`) and, for ONNX, model.onnx
@@ -208,50 +220,27 @@ class Classifier:
         if 'with_mask' not in self.classes or len(self.classes) != 2:
             raise ValueError(f"{self.model_dir}: classes {self.classes}: expected the two classes {list(CLASSES)}")
         self.pos, self.size = self.classes.index('with_mask'), self.meta['size']
-        self.cache_size = int(self.meta.get('cache_size', 256))  # what `to_batch` shrinks every input to first
+        self.cache_size = int(self.meta.get('cache_size', CACHE_SIDE))  # what `to_batch` shrinks every input to first
         self.max_side = max(MAX_DECODE_SIDE, self.cache_size)  # files are decoded to this, not to their full size
         self.threshold = float(self.meta.get('threshold', .5) if threshold is None else threshold)
-
-    def _load_onnx(self, name, device, threads):
-        "`(file, meta, session)` for the ONNX file `name`; a missing, stale or damaged file raises an error naming it and the fix"
-        f = self.model_dir/name
-        fix = f"export it again with `mask-recog-export {self.model_dir} --onnx{' --int8 --data PREPARED' if name == INT8_FILE else ''}`"
-        if not f.exists(): raise FileNotFoundError(f"{f} not found: {fix.replace(' again', '')}")
-        try: props = onnx_props(f)
-        except ValueError as e: raise ValueError(f"{e}: {fix}") from None
-        js = self.model_dir/MODEL_JSON  # checked as `load_model` checks it: the ONNX graph is fed by what it says
-        meta = read_meta(self.model_dir) if js.exists() else check_meta(props['meta'], f)
-        w = self.model_dir/WEIGHTS_FILE  # model.json names its weights' sha256; older folders: hash the weights
-        now = meta.get('weights_sha256') or (sha256_file(w) if w.exists() else None)
-        if now and props.get('weights_sha256') and now != props['weights_sha256']:
-            raise ValueError(f"{f} was exported from other weights than {w} (retrained since?): {fix}")
-        if meta['classes'] != props['meta'].get('classes'):
-            raise BadModel(f, f"exported with classes {props['meta'].get('classes')}, but {js} says {meta['classes']}: {fix}")
-        try: sess = onnx_session(f, device, threads)
-        except RuntimeError: raise  # no CUDA provider here: not the file's fault (ONNX Runtime's own errors are no RuntimeErrors)
-        except Exception as e: raise ValueError(f"{f}: ONNX Runtime cannot load it ({_why(e)}): {fix}") from None
-        ins, outs = [o.name for o in sess.get_inputs()], [o.name for o in sess.get_outputs()]
-        if ins != ['image'] or 'probs' not in outs:
-            raise ValueError(f"{f}: not a mask_recog classifier graph (inputs {ins}, outputs {outs}; expected image → probs): {fix}")
-        return f, meta, sess
 
     def __repr__(self):
         src = self.file.name if self.backend == 'onnx' else 'model.safetensors'
         prec = f" {str(self.dtype).replace('torch.', '')}" if self.dtype is not None else ''
         return f"Classifier({self.model_dir}/{src}: {self.meta['arch']}, {self.size} px, {self.backend}{prec} on {self.device}, threshold {self.threshold:g})"
 
+    def _forward(self, x:torch.Tensor # a batch from `to_batch`
+                )->np.ndarray:
+        "Probabilities of every class for the batch `x`, by this classifier's backend and precision"
+        if self.backend == 'onnx': return self.sess.run(['probs'], {'image': np.ascontiguousarray(x.numpy())})[0]
+        dev = torch.device(self.device).type
+        with torch.autocast(dev, self.dtype or torch.float32, enabled=self.dtype is not None), _true_fp32(dev == 'cuda' and self.dtype is None):
+            return predict_probs(self.model, x, self.bs)
+
     def probs(self, images:list # RGB PIL images or RGB uint8 arrays (as `as_rgb` returns)
              )->np.ndarray:
-        "Probabilities of every class, `(n, 2)` float32, `bs` images per forward pass"
-        out = []
-        for i in range(0, len(images), self.bs):
-            x = to_batch(images[i:i + self.bs], self.meta)
-            if self.backend == 'torch':
-                dev = torch.device(self.device).type
-                with torch.autocast(dev, self.dtype or torch.float32, enabled=self.dtype is not None), _true_fp32(dev == 'cuda' and self.dtype is None):
-                    out.append(predict_probs(self.model, x, self.bs))
-            else: out.append(self.sess.run(['probs'], {'image': np.ascontiguousarray(x.numpy())})[0])
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, len(self.classes)), np.float32)
+        "Probabilities of every class, `(n, 2)` float32, `bs` images per forward pass (`image_probs`)"
+        return image_probs(images, self.meta, self._forward, self.bs)
 
     def classify_crops(self, crops:list, # face crops: uint8 arrays (h, w, 3), RGB unless `bgr`
                        bgr:bool=False # crops are in OpenCV's BGR order
@@ -263,48 +252,78 @@ class Classifier:
             except BadImage as e: raise ValueError(f'crop {i}: {e}') from None
         return self.probs(ims)[:, self.pos]
 
-    def _shrink(self, im):
-        "`im` shrunk to `cache_size` as `fit_image` shrinks it (so `to_batch` finds nothing left to shrink, and the result is the same)"
-        w, h = (im.shape[1], im.shape[0]) if isinstance(im, np.ndarray) else im.size
-        if max(w, h) <= self.cache_size: return im
-        im = Image.fromarray(im) if isinstance(im, np.ndarray) else im.copy()  # the caller's image is left alone
-        im.thumbnail((self.cache_size, self.cache_size), Image.Resampling.LANCZOS)
-        return im
-
-    def _read(self, items, bgr):
-        "`(image, None)` or `(None, reason)` per item: files decoded in threads, to at most `max_side`, then shrunk to `cache_size` there, so a batch holds small images"
-        def one(o):
-            try:
-                with DECODES(decode_pixels(o, self.max_side)): return self._shrink(as_rgb(o, bgr, self.max_side)), None
-            except BadImage as e: return None, str(e)
-            except OSError as e: return None, f'cannot read: {e.strerror or e}'
-        if self.workers > 1 and sum(isinstance(o, (str, Path)) for o in items) > 1:
-            with ThreadPoolExecutor(self.workers) as ex: return list(ex.map(one, items))
-        return [one(o) for o in items]
-
-    def predict(self, items, # a path, bytes, PIL image or uint8 array, or a list of them
-                bgr:bool=False # arrays are in OpenCV's BGR order
-               )->dict|list[dict]:
-        "`{'item', 'label', 'prob_with_mask', 'threshold'}` for each of `items` (`{'item', 'error'}` for an unreadable one in a list)"
-        single = not isinstance(items, (list, tuple)) and not (isinstance(items, np.ndarray) and items.ndim == 4)
-        items, res = [items] if single else list(items), []
-        for s in range(0, len(items), self.bs):
-            chunk = items[s:s + self.bs]
-            read = self._read(chunk, bgr)
-            ok = [i for i, (im, _) in enumerate(read) if im is not None]
-            p = self.probs([read[i][0] for i in ok])[:, self.pos]
-            pw = dict(zip(ok, p.tolist()))
-            for i, (o, (_, err)) in enumerate(zip(chunk, read)):
-                name = item_name(o, s + i)
-                if err is not None: res.append({'item': name, 'error': err}); continue
-                res.append({'item': name, 'label': self.label(pw[i]), 'prob_with_mask': pw[i], 'threshold': self.threshold})
-        if single and 'error' in res[0]: raise BadImage(f"{res[0]['item']}: {res[0]['error']}")
-        return res[0] if single else res
-
     def label(self, prob_with_mask:float # probability of `with_mask`
              )->str:
         "The class a probability of `with_mask` stands for, at this classifier's threshold"
         return 'with_mask' if prob_with_mask >= self.threshold else self.classes[1 - self.pos]
+
+
+# %% ../nbs/06_inference.ipynb #01c24831
+@patch
+def _load_onnx(self:Classifier, name, device, threads):
+    "`(file, meta, session)` for the ONNX file `name`; a missing, stale or damaged file raises an error naming it and the fix"
+    f = self.model_dir/name
+    fix = f"export it again with `mask-recog-export {self.model_dir} --onnx{' --int8 --data PREPARED' if name == INT8_FILE else ''}`"
+    if not f.exists(): raise FileNotFoundError(f"{f} not found: {fix.replace(' again', '')}")
+    try: props = onnx_props(f)
+    except ValueError as e: raise ValueError(f"{e}: {fix}") from None
+    js = self.model_dir/MODEL_JSON  # checked as `load_model` checks it: the ONNX graph is fed by what it says
+    meta = read_meta(self.model_dir) if js.exists() else check_meta(props['meta'], f)
+    w = self.model_dir/WEIGHTS_FILE  # model.json names its weights' sha256; older folders: hash the weights
+    now = meta.get('weights_sha256') or (sha256_file(w) if w.exists() else None)
+    if now and props.get('weights_sha256') and now != props['weights_sha256']:
+        raise ValueError(f"{f} was exported from other weights than {w} (retrained since?): {fix}")
+    if meta['classes'] != props['meta'].get('classes'):
+        raise BadModel(f, f"exported with classes {props['meta'].get('classes')}, but {js} says {meta['classes']}: {fix}")
+    try: sess = onnx_session(f, device, threads)
+    except RuntimeError: raise  # no CUDA provider here: not the file's fault (ONNX Runtime's own errors are no RuntimeErrors)
+    except Exception as e: raise ValueError(f"{f}: ONNX Runtime cannot load it ({_why(e)}): {fix}") from None
+    ins, outs = [o.name for o in sess.get_inputs()], [o.name for o in sess.get_outputs()]
+    if ins != ['image'] or 'probs' not in outs:
+        raise ValueError(f"{f}: not a mask_recog classifier graph (inputs {ins}, outputs {outs}; expected image → probs): {fix}")
+    return f, meta, sess
+
+# %% ../nbs/06_inference.ipynb #8aea9d5a
+@patch
+def _shrink(self:Classifier, im):
+    "`im` shrunk to `cache_size` as `fit_image` shrinks it (so `to_batch` finds nothing left to shrink, and the result is the same)"
+    w, h = (im.shape[1], im.shape[0]) if isinstance(im, np.ndarray) else im.size
+    if max(w, h) <= self.cache_size: return im
+    im = Image.fromarray(im) if isinstance(im, np.ndarray) else im.copy()  # the caller's image is left alone
+    im.thumbnail((self.cache_size, self.cache_size), Image.Resampling.LANCZOS)
+    return im
+
+@patch
+def _read(self:Classifier, items, bgr):
+    "`(image, None)` or `(None, reason)` per item: files decoded in threads, to at most `max_side`, then shrunk to `cache_size` there, so a batch holds small images"
+    def one(o):
+        try:
+            with DECODES(decode_pixels(o, self.max_side)): return self._shrink(as_rgb(o, bgr, self.max_side)), None
+        except BadImage as e: return None, str(e)
+        except OSError as e: return None, f'cannot read: {e.strerror or e}'
+    if self.workers > 1 and sum(isinstance(o, (str, Path)) for o in items) > 1:
+        with ThreadPoolExecutor(self.workers) as ex: return list(ex.map(one, items))
+    return [one(o) for o in items]
+
+@patch
+def predict(self:Classifier, items, # a path, bytes, PIL image or uint8 array, or a list of them
+            bgr:bool=False # arrays are in OpenCV's BGR order
+           )->dict|list[dict]:
+    "`{'item', 'label', 'prob_with_mask', 'threshold'}` for each of `items` (`{'item', 'error'}` for an unreadable one in a list)"
+    single = not isinstance(items, (list, tuple)) and not (isinstance(items, np.ndarray) and items.ndim == 4)
+    items, res = [items] if single else list(items), []
+    for s in range(0, len(items), self.bs):
+        chunk = items[s:s + self.bs]
+        read = self._read(chunk, bgr)
+        ok = [i for i, (im, _) in enumerate(read) if im is not None]
+        p = self.probs([read[i][0] for i in ok])[:, self.pos]
+        pw = dict(zip(ok, p.tolist()))
+        for i, (o, (_, err)) in enumerate(zip(chunk, read)):
+            name = item_name(o, s + i)
+            if err is not None: res.append({'item': name, 'error': err}); continue
+            res.append({'item': name, 'label': self.label(pw[i]), 'prob_with_mask': pw[i], 'threshold': self.threshold})
+    if single and 'error' in res[0]: raise BadImage(f"{res[0]['item']}: {res[0]['error']}")
+    return res[0] if single else res
 
 # %% ../nbs/06_inference.ipynb #c492c4f4
 RESIZE_FILTERS = {'bilinear': (1., lambda x: (1 - x.abs()).clamp(min=0)),  # PIL's filters: (support, kernel)
@@ -338,25 +357,6 @@ def thumb_size(w:int, # image width
     else: y = rnd(x / aspect, key=lambda n: 0 if n == 0 else abs(aspect - x / n))
     return x, y
 
-# %% ../nbs/06_inference.ipynb #6b34a5e0
-def crop_windows(shape:tuple, # the frame's shape, `(h, w, ...)`
-                 boxes:np.ndarray, # `(n, 4)` face boxes x, y, w, h in pixels
-                 margin:float=CROP_MARGIN # fraction of a box's size added on each side (`crop_box`)
-                )->np.ndarray:
-    "`(n, 4)` int64 `x0, y0, x1, y1` of the crops step 7's `face_crops` cuts: `crop_box`, at least a pixel wide, clipped as slicing clips (empty when a box lies beyond the frame)"
-    h, w = shape[:2]; out = []
-    for b in np.asarray(boxes, np.float64).reshape(-1, 4):
-        x0, y0, x1, y1 = crop_box(('xywh', *map(float, b)), w, h, margin)
-        out.append((x0, y0, min(max(x1, x0 + 1), w), min(max(y1, y0 + 1), h)))
-    return np.array(out, np.int64).reshape(-1, 4)
-
-def box_crops(frame:np.ndarray, # BGR uint8 `(h, w, 3)`
-              boxes:np.ndarray, # `(n, 4)` face boxes x, y, w, h in pixels
-              margin:float=CROP_MARGIN # fraction of a box's size added on each side
-             )->list[np.ndarray]:
-    "The RGB crops of `frame` around `boxes` (`crop_windows`): what `classify_crops` is given on the host path"
-    return [np.ascontiguousarray(frame[y0:y1, x0:x1, ::-1]) for x0, y0, x1, y1 in crop_windows(frame.shape, boxes, margin)]
-
 # %% ../nbs/06_inference.ipynb #b49a6c72
 def _u8(x:torch.Tensor)->torch.Tensor: return (x + .5).floor_().clamp_(0, 255)  # rounded and clipped to 8 bits, as PIL ends each pass
 
@@ -367,7 +367,7 @@ def _resample(x:torch.Tensor, wy:torch.Tensor, wx:torch.Tensor)->torch.Tensor:
 def fit_weights(hc:torch.Tensor, # `(n,)` crop heights
                 wc:torch.Tensor, # `(n,)` crop widths
                 size:int, # the model's input side
-                cache_size:int=256 # crops longer than this are first shrunk to it (`fit_image`)
+                cache_size:int=CACHE_SIDE # crops longer than this are first shrunk to it (`fit_image`)
                )->tuple:
     "`(thumbnail, squish)`: per crop, `(rows, columns)` weights of `fit_image`'s Lanczos thumbnail (None when no crop needs it) and of its bilinear squish to `size`"
     th, tw = (torch.tensor(v, device=hc.device) for v in zip(*[thumb_size(b, a, cache_size)[::-1] for a, b in zip(hc.tolist(), wc.tolist())]))
@@ -410,7 +410,7 @@ def boxes_batch(frames:list, # BGR uint8 frames `(h, w, 3)`, of any sizes
             rows = (t[:, 1:2] + torch.arange(int(hc[o].max()), device=device)).clamp(max=shape[0] - 1)
             cols = (t[:, 0:1] + torch.arange(int(wc[o].max()), device=device)).clamp(max=shape[1] - 1)
             x = g[torch.from_numpy(fi[o]).to(device)[:, None, None], rows[:, :, None], cols[:, None, :]].float()  # (n, h, w, 3), padded
-            thumb, squish = fit_weights(torch.from_numpy(hc[o]).to(device), torch.from_numpy(wc[o]).to(device), meta['size'], int(meta.get('cache_size', 256)))
+            thumb, squish = fit_weights(torch.from_numpy(hc[o]).to(device), torch.from_numpy(wc[o]).to(device), meta['size'], int(meta.get('cache_size', CACHE_SIDE)))
             if thumb is not None: x = _resample(x, *thumb)
             x = _resample(x, *squish).permute(0, 3, 1, 2)[:, [2, 1, 0]]  # BGR → RGB
             out[torch.from_numpy(idx[o]).to(device)] = (x - mean) / std
@@ -430,18 +430,15 @@ def classify_boxes(self:Classifier, frames:list, # BGR uint8 frames `(h, w, 3)` 
             raise ValueError(f'frame {i}: expected a BGR uint8 array (h, w, 3), got {getattr(f, "dtype", type(f).__name__)} {getattr(f, "shape", "")}')
     dev = torch.device(self.device if self.backend == 'torch' else 'cpu')  # ONNX Runtime is fed from the CPU
     if on_device is None: on_device = self.backend == 'torch' and dev.type == 'cuda'
-    if not on_device: return self.classify_crops([c for f, b in zip(frames, boxes) for c in box_crops(f, b, margin)])  # the host path, unchanged
+    if not on_device: return self.classify_crops([c for f, b in zip(frames, boxes) for c in face_crops(f, b, margin)])  # the host path, unchanged
     wins = np.concatenate([crop_windows(f.shape, b, margin) for f, b in zip(frames, boxes)] + [np.zeros((0, 4), np.int64)])
     if len(bad := np.flatnonzero((wins[:, 2] <= wins[:, 0]) | (wins[:, 3] <= wins[:, 1]))):
         raise ValueError(f'crop {bad[0]}: empty image: its box lies outside its frame')
     if not len(wins): return np.zeros(0, np.float32)
     with torch.inference_mode():
         x = boxes_batch(frames, boxes, self.meta, dev, margin)
-        if self.backend == 'onnx': return np.concatenate([self.sess.run(['probs'], {'image': x[i:i + self.bs].numpy()})[0] for i in range(0, len(x), self.bs)])[:, self.pos].astype(np.float32)
-        x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(dev.type, self.dtype or torch.float32, enabled=self.dtype is not None), _true_fp32(dev.type == 'cuda' and self.dtype is None):
-            p = torch.cat([torch.softmax(self.model(x[i:i + self.bs]).float(), 1)[:, self.pos] for i in range(0, len(x), self.bs)])
-    return p.cpu().numpy().astype(np.float32)
+        if self.backend == 'torch': x = x.contiguous(memory_format=torch.channels_last)
+        return np.concatenate([self._forward(x[i:i + self.bs]) for i in range(0, len(x), self.bs)])[:, self.pos].astype(np.float32)
 
 # %% ../nbs/06_inference.ipynb #25329840
 def bf16_prob_bound(clf:Classifier, # a PyTorch classifier (`backend='torch'`)
@@ -482,6 +479,44 @@ def parity(a:Classifier, # a classifier (e.g. PyTorch)
     return float(np.abs(a.probs(ims) - b.probs(ims)).max())
 
 # %% ../nbs/06_inference.ipynb #3bdafff6
+def write_onnx(model_dir:str|Path, # folder written by `save_model`
+               model:nn.Module, # its model, as `load_model` returned it
+               meta:dict, # its metadata, as `load_model` returned it
+               opset:int=17 # ONNX opset, 17 or later
+              )->dict:
+    "Write `model_dir/model.onnx` (the model + softmax, dynamic batch, the metadata and weights' sha256 inside): `{onnx, opset, export_s}`"
+    import onnx
+    model_dir = Path(model_dir)
+    sha = meta.get('weights_sha256') or sha256_file(model_dir/WEIGHTS_FILE)  # `load_model` checked it
+    t = time.perf_counter()
+    proto = onnx.load_from_string(_onnx_bytes(model, meta['size'], opset))
+    _save_onnx(proto, meta, sha, model_dir/ONNX_FILE)
+    return {'onnx': str(model_dir/ONNX_FILE), 'opset': opset, 'export_s': round(time.perf_counter() - t, 2)}
+
+# %% ../nbs/06_inference.ipynb #a5b19431
+def check_onnx(model_dir:str|Path, # folder holding model.onnx and the weights it came from
+               images:list, # paths, PIL images or arrays to compare on
+               tol:float=1e-3 # largest probability difference from PyTorch accepted
+              )->dict:
+    "Compare model.onnx with PyTorch, both on the CPU, on `images`; remove the export and raise when they differ by more than `tol`"
+    model_dir = Path(model_dir)
+    pt, ox = Classifier(model_dir, device='cpu'), Classifier(model_dir, 'onnx', device='cpu')  # the export is checked where it runs everywhere
+    rep = {'parity_images': len(images), 'parity_max_abs_diff': parity(pt, ox, images)}
+    if rep['parity_max_abs_diff'] > tol:
+        (model_dir/ONNX_FILE).unlink()
+        raise RuntimeError(f"{model_dir/ONNX_FILE}: ONNX Runtime differs from PyTorch by {rep['parity_max_abs_diff']:.2g} (> {tol}); the export was removed")
+    return rep
+
+# %% ../nbs/06_inference.ipynb #946f4c61
+def int8_onnx(model_dir:str|Path, # folder holding model.onnx (`write_onnx`)
+              data:str|Path, # a prepared dataset: calibration (train split) and scoring (test split)
+              n_calib:int=256 # int8 calibration images
+             )->dict:
+    "Write model.int8.onnx (`quantize_onnx` on `n_calib` training images of `data`) and score it against model.onnx (`int8_report`)"
+    q = quantize_onnx(model_dir, _sample(data, 'train', n_calib))
+    return dict(int8=str(q), **int8_report(Classifier(model_dir, 'onnx', device='cpu'), Classifier(model_dir, 'onnx', int8=True, device='cpu'), data))
+
+# %% ../nbs/06_inference.ipynb #77479dbb
 def export_onnx(model_dir:str|Path, # folder written by `save_model`
                 int8:bool=False, # also write model.int8.onnx, statically quantized (needs `data`)
                 data:str|Path|None=None, # a prepared dataset: parity images and int8 accuracy (test split), calibration (train split)
@@ -490,26 +525,14 @@ def export_onnx(model_dir:str|Path, # folder written by `save_model`
                 n_calib:int=256 # int8 calibration images
                )->dict:
     "Write `model_dir/model.onnx` (dynamic batch), checked against PyTorch; with `int8`, also the int8 model and its test accuracy change"
-    import onnx
     model_dir = Path(model_dir)
     if opset < 17: raise ValueError(f"opset {opset}: use 17 or later")
     model, meta = load_model(model_dir)
     if data is None and meta.get('data') and (Path(meta['data'])/'manifest.csv').exists(): data = meta['data']
     if int8 and data is None: raise ValueError("int8 needs data=PREPARED (a mask-recog-prepare output; the model's own training data is not on this machine): its train split calibrates the int8 model and its test split measures the accuracy change")
-    sha = meta.get('weights_sha256') or sha256_file(model_dir/WEIGHTS_FILE)  # `load_model` checked it
-    t = time.perf_counter()
-    proto = onnx.load_from_string(_onnx_bytes(model, meta['size'], opset))
-    _save_onnx(proto, meta, sha, model_dir/ONNX_FILE)
-    rep = {'model_dir': str(model_dir), 'onnx': str(model_dir/ONNX_FILE), 'opset': opset, 'export_s': round(time.perf_counter() - t, 2), 'data': data and str(data)}
-    ims = _sample(data, 'test', 32) if data else _synthetic()
-    pt, ox = Classifier(model_dir, device='cpu'), Classifier(model_dir, 'onnx', device='cpu')  # the export is checked where it runs everywhere
-    rep['parity_images'], rep['parity_max_abs_diff'] = len(ims), parity(pt, ox, ims)
-    if rep['parity_max_abs_diff'] > tol:
-        (model_dir/ONNX_FILE).unlink()
-        raise RuntimeError(f"{model_dir/ONNX_FILE}: ONNX Runtime differs from PyTorch by {rep['parity_max_abs_diff']:.2g} (> {tol}); the export was removed")
-    if int8:
-        q = quantize_onnx(model_dir, _sample(data, 'train', n_calib))
-        rep.update(int8=str(q), **int8_report(ox, Classifier(model_dir, 'onnx', int8=True, device='cpu'), data))
+    rep = {'model_dir': str(model_dir), **write_onnx(model_dir, model, meta, opset), 'data': data and str(data)}
+    rep.update(check_onnx(model_dir, _sample(data, 'test', 32) if data else _synthetic(), tol))
+    if int8: rep.update(int8_onnx(model_dir, data, n_calib))
     save_json(rep, model_dir/'export.json')
     return rep
 
@@ -556,6 +579,7 @@ def split_accuracy(clf:Classifier, # the classifier to score
     pred = np.array([clf.label(v) for v in p])
     return {'n': int(ok.sum()), 'accuracy': float((pred == labels)[ok].mean()), 'errors': int((~ok).sum()), 'labels': labels, 'prob_with_mask': p}
 
+# %% ../nbs/06_inference.ipynb #18c4a140
 def int8_report(fp32:Classifier, # the fp32 classifier
                 int8:Classifier, # its int8 counterpart
                 data:str|Path # a prepared dataset; its test split is scored
@@ -613,8 +637,8 @@ def predict_cli(model_dir:str, # model folder (model.json + model.safetensors, o
             else: line = {'path': p, 'label': o['label'], 'prob_with_mask': round(o['prob_with_mask'], 6)}; n_ok += 1
             print(json.dumps(line, ensure_ascii=False), flush=True)
     n_bad = len(todo) - n_ok
-    if not n_ok: print(f"mask-recog-predict: no image could be classified ({len(todo)} input{'s' * (len(todo) != 1)}, all unreadable)", file=sys.stderr)
-    elif n_bad: print(f"mask-recog-predict: {n_bad} of {len(todo)} inputs could not be classified (see their error lines)", file=sys.stderr)
+    if not n_ok: log_stderr(f"mask-recog-predict: no image could be classified ({len(todo)} input{'s' * (len(todo) != 1)}, all unreadable)")
+    elif n_bad: log_stderr(f"mask-recog-predict: {n_bad} of {len(todo)} inputs could not be classified (see their error lines)")
     return 1 if n_bad else 0
 
 # %% ../nbs/06_inference.ipynb #fbbcda23

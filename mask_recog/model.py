@@ -25,13 +25,13 @@ from fastai.callback.channelslast import *
 from fastai.callback.schedule import *
 from fastai.vision.learner import default_split
 from .core import *
-from .augment import fit_image, IMAGENET_STATS
+from .preprocess import CACHE_SIDE, IMAGENET_STATS, fit_image
 
 # %% auto #0
 __all__ = ['MODEL_JSON', 'WEIGHTS_FILE', 'SIZE_RANGE', 'MAX_CACHE_SIZE', 'MAX_META_BYTES', 'META_KEYS', 'get_arch',
            'PretrainedUnavailable', 'build_model', 'adamw', 'DeviceSmoothLoss', 'HostLosses', 'Progress',
            'make_learner', 'BadModel', 'check_meta', 'model_folder', 'write_model', 'save_model', 'read_meta',
-           'load_model', 'to_batch', 'predict_probs']
+           'load_model', 'to_batch', 'predict_probs', 'image_probs']
 
 # %% ../nbs/02b_model.ipynb #c009ef93
 def get_arch(name:str # e.g. 'resnet34', 'resnet18', 'xresnet18', 'efficientnet_b0'
@@ -90,6 +90,7 @@ def adamw(params, # parameters or fastai parameter groups
     opt = partial(torch.optim.AdamW, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01, fused=fused or None, foreach=None if fused else True, **kwargs)
     return OptimWrapper(params, opt, lr=lr)
 
+# %% ../nbs/02b_model.ipynb #cabf36c0
 class DeviceSmoothLoss(AvgSmoothLoss):
     "fastai's smoothed training loss, kept on the loss's device: no host sync after each batch"
     def accumulate(self, learn):
@@ -97,6 +98,7 @@ class DeviceSmoothLoss(AvgSmoothLoss):
         loss = learn.loss.detach().float().mean()
         self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
 
+# %% ../nbs/02b_model.ipynb #a15bc16b
 class HostLosses(Callback):
     "Give the `Recorder` a `DeviceSmoothLoss` while fitting, then turn its record of losses into floats"
     order = 51  # right after the Recorder
@@ -108,6 +110,7 @@ class HostLosses(Callback):
         if ls and all(torch.is_tensor(l) for l in ls): self.learn.recorder.losses = torch.stack([l.reshape(()) for l in ls]).float().cpu().tolist()  # one copy
         else: self.learn.recorder.losses = [float(l) for l in ls]
 
+# %% ../nbs/02b_model.ipynb #85f1984c
 class Progress(ProgressCallback):
     "fastai's progress bars, showing the smoothed loss every `every` batches (reading it makes the host wait for the device)"
     def __init__(self, every:int=25): self.every = every
@@ -116,6 +119,7 @@ class Progress(ProgressCallback):
         if hasattr(self, 'smooth_loss') and ((self.iter + 1) % self.every == 0 or self.iter + 1 == self.n_iter):
             self.pbar.comment = f'{float(self.smooth_loss):.4f}'
 
+# %% ../nbs/02b_model.ipynb #9bacd0a3
 def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classes
                  arch:str='resnet34', # architecture name
                  pretrained:bool=False, # start from ImageNet weights
@@ -147,14 +151,21 @@ class BadModel(ValueError):
                  problem:str # what is wrong with it, and what to do
                 ): self.file = Path(file); super().__init__(f'{file}: {problem}')
 
+# %% ../nbs/02b_model.ipynb #360d3727
 MODEL_JSON, WEIGHTS_FILE = 'model.json', 'model.safetensors'  # the two files of every model folder
+
 SIZE_RANGE = (16, 1024)  # input sides a model may declare: a batch of 64 at 1024 px is already 0.8 GB of floats
+
 MAX_CACHE_SIZE = 8192    # largest `cache_size` (longest side images are first shrunk to) a model may declare
+
 MAX_META_BYTES = 1 << 20 # a model.json is a few KB: a larger one is refused unread
+
 META_KEYS = ('arch', 'classes', 'size', 'cache_size', 'mean', 'std', 'threshold')  # what `model.json` must hold
+
 _FIX = 'retrain the model (mask-recog-train) or restore its folder from a copy'  # the way out of a damaged model folder
 
 def _is_int(v)->bool: return isinstance(v, int) and not isinstance(v, bool)
+
 def _is_num(v)->bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 def check_meta(meta, # the content of a model.json
@@ -219,16 +230,18 @@ def write_model(model:nn.Module, # the trained classifier
     "Write `folder/model.safetensors`, then `folder/model.json` naming its sha256; returns the metadata written"
     from safetensors.torch import save
     folder = Path(folder)
-    meta = {'classes': list(CLASSES), 'mean': IMAGENET_STATS[0], 'std': IMAGENET_STATS[1], 'threshold': .5, 'cache_size': 256, **meta,
+    meta = {'classes': list(CLASSES), 'mean': IMAGENET_STATS[0], 'std': IMAGENET_STATS[1], 'threshold': .5, 'cache_size': CACHE_SIDE, **meta,
             'format': 'mask_recog-2', 'torch': torch.__version__, 'torchvision': torchvision.__version__}
     check_meta(meta, folder/MODEL_JSON)  # a model that could not be loaded is not written
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    blob = save(sd, metadata={'mask_recog.arch': meta['arch'], 'mask_recog.classes': json.dumps(meta['classes'])})
+    # one metadata key: safetensors writes several in a random order, and the same weights would get another sha256 each save
+    blob = save(sd, metadata={'mask_recog': json.dumps({'arch': meta['arch'], 'classes': meta['classes']})})
     meta['weights_sha256'] = sha256_bytes(blob)
     with atomic_write(folder/WEIGHTS_FILE) as f: f.write(blob)
     save_json(meta, folder/MODEL_JSON)
     return meta
 
+# %% ../nbs/02b_model.ipynb #da801b8b
 def save_model(model:nn.Module, # the trained classifier
                meta:dict, # at least `arch` and `size`; more is kept as given
                model_dir:str|Path # the model folder: created, or replaced whole
@@ -260,6 +273,13 @@ def read_meta(model_dir:str|Path # a model folder
     except (ValueError, RecursionError) as e: raise BadModel(f, f'not valid JSON ({e}); {_FIX}') from None
     return check_meta(meta, f)
 
+# %% ../nbs/02b_model.ipynb #38f93f5b
+def _saved_as(head:dict)->dict:
+    "`arch` and `classes` a weights file records in its safetensors metadata: one JSON key (`write_model`), or one key each (older files)"
+    if 'mask_recog' in head: return json.loads(head['mask_recog'])
+    return {k: json.loads(v) if k == 'classes' else v for k in ('arch', 'classes') if (v := head.get(f'mask_recog.{k}')) is not None}
+
+# %% ../nbs/02b_model.ipynb #0d2c40d3
 def _misfit(want:dict, got:dict)->str|None:
     "The first way the tensors `got` do not fit a model whose state dict is `want`, in words; None when they fit"
     for k, v in want.items():
@@ -283,9 +303,11 @@ def load_model(model_dir:str|Path, # folder written by `save_model`
         warnings.warn(f'{js} records no weights_sha256 (saved by an older mask_recog): {w} is loaded unchecked; retrain the model to protect it')
     elif sha256_bytes(blob) != sha:
         raise BadModel(w, f'its sha256 is not the weights_sha256 in {js}: these are not the weights model.json describes (replaced or damaged since); {_FIX}')
+    try: saved = _saved_as(head)
+    except ValueError as e: raise BadModel(w, f'damaged: its metadata is not valid JSON ({e}); {_FIX}') from None
     for k in ('arch', 'classes'):
-        if (h := head.get(f'mask_recog.{k}')) is not None and (json.loads(h) if k == 'classes' else h) != meta[k]:
-            raise BadModel(js, f'{k} {meta[k]!r}, but {w} was trained as {h}: model.json was edited or belongs to other weights; {_FIX}')
+        if (h := saved.get(k)) is not None and h != meta[k]:
+            raise BadModel(js, f'{k} {meta[k]!r}, but {w} was trained as {json.dumps(h) if k == "classes" else h}: model.json was edited or belongs to other weights; {_FIX}')
     try: model = build_model(meta['arch'], len(meta['classes']), pretrained=False)
     except Exception as e: raise BadModel(js, f"arch {meta['arch']!r} cannot be built here ({type(e).__name__}: {e}); {_FIX}") from None
     if problem := _misfit(model.state_dict(), sd):
@@ -301,11 +323,13 @@ def to_batch(images:list, # PIL images (any mode) or RGB uint8 arrays (h, w, 3)
     arrs = []
     for im in images:
         if isinstance(im, np.ndarray): im = Image.fromarray(im)
-        arrs.append(np.asarray(fit_image(im.convert('RGB'), meta['size'], meta.get('cache_size', 256))))
+        arrs.append(np.asarray(fit_image(im.convert('RGB'), meta['size'], meta.get('cache_size', CACHE_SIDE))))
     x = torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).float().div_(255)
     m, s = torch.tensor(meta['mean']).view(1, 3, 1, 1), torch.tensor(meta['std']).view(1, 3, 1, 1)
     return (x - m) / s
 
+
+# %% ../nbs/02b_model.ipynb #15bb2ff3
 @torch.inference_mode()
 def predict_probs(model:nn.Module, # a classifier in eval mode
                   x:torch.Tensor, # a batch from `to_batch`
@@ -314,3 +338,17 @@ def predict_probs(model:nn.Module, # a classifier in eval mode
     "Softmax probabilities, `(n, n_classes)`"
     dev = next(model.parameters()).device
     return np.concatenate([torch.softmax(model(x[i:i + bs].to(dev)).float(), 1).cpu().numpy() for i in range(0, len(x), bs)]) if len(x) else np.zeros((0, 2), np.float32)
+
+# %% ../nbs/02b_model.ipynb #da4b8e50
+def image_probs(images:list, # PIL images (any mode), RGB uint8 arrays (h, w, 3), or image files (opened a batch at a time)
+                meta:dict, # the model's metadata (`to_batch`)
+                forward, # an `nn.Module` in eval mode, or a function from a `to_batch` batch to `(n, n_classes)` probabilities
+                bs:int=64 # images fitted and run at a time
+               )->np.ndarray:
+    "Probabilities of every class, `(n, n_classes)` float32: `images` fitted `bs` at a time (`to_batch`) and run through `forward`"
+    if isinstance(forward, nn.Module): forward = partial(predict_probs, forward, bs=bs)
+    out = []
+    for i in range(0, len(images), bs):
+        ims = [Image.open(im) if isinstance(im, (str, Path)) else im for im in images[i:i + bs]]
+        out.append(np.asarray(forward(to_batch(ims, meta)), dtype=np.float32))
+    return np.concatenate(out) if out else np.zeros((0, len(meta.get('classes', CLASSES))), np.float32)

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import *
 from .data import load_split
-from .train import binary_metrics
+from .metrics import binary_metrics
 from .model import read_meta, BadModel, MODEL_JSON
 from .evaluate import predict_rows, held_out_scenes, SCENE_KINDS
 from .detect import evaluate_detection, load_detector, load_classifier
@@ -108,6 +108,7 @@ def scorecard(model_dir:str|Path, # a model folder from `train`
 # %% ../nbs/07b_scorecard.ipynb #d3c06365
 def _pct(v): return None if v is None else round(100 * v, 1)
 
+# %% ../nbs/07b_scorecard.ipynb #d55c20f3
 def scorecard_table(cards:dict # `{row name: scorecard(...)}`
                    )->pd.DataFrame:
     "One row per model: recipe, balanced accuracy (%) on each source's test split and held-out scene crops, end-to-end found-and-correct per class and said-label false alarms (%)"

@@ -12,8 +12,9 @@ import numpy as np, cv2
 from scipy.optimize import linear_sum_assignment
 from fastcore.basics import patch
 from .core import *
-from .data import crop_box, CROP_MARGIN
-from .detect import box_iou, as_bgr, annotate, VIDEO_EXTS
+from .preprocess import crop_box, CROP_MARGIN
+from .detectors import box_iou, as_bgr, VIDEO_EXTS
+from .detect import annotate
 
 # %% auto #0
 __all__ = ['SHARP_HALF', 'EVENT_KEYS', 'CHANGE_EVENTS', 'DETECT_EVERY', 'BoxKalman', 'associate', 'sharpness', 'Track', 'Tracker',

@@ -10,14 +10,16 @@ import os, json, tempfile
 from pathlib import Path
 import numpy as np, cv2, torch
 from torch import nn
+from fastcore.script import call_parse
 from .core import *
-from .data import crop_box, CROP_MARGIN
-from .augment import IMAGENET_STATS
-from .detect import face_crops, match_boxes, box_iou, as_bgr
+from .preprocess import CROP_MARGIN, IMAGENET_STATS, face_crops
+from .detectors import box_iou, as_bgr, load_detector, read_bgr
+from .detect import match_boxes, scan_scenes, photo_split, leak_free_photos, face_box, detect
 
 # %% auto #0
-__all__ = ['VERIFY_SIZE', 'GATES_OFF', 'VERIFIER_JSON', 'VERIFIER_WEIGHTS', 'VERIFIER_KIND', 'fit_crop', 'landmarks_ok',
-           'face_kind', 'gate_faces', 'face_net', 'Verifier', 'load_verifier', 'train_verifier', 'mine_crops']
+__all__ = ['VERIFY_SIZE', 'GATES_OFF', 'VERIFIER_JSON', 'VERIFIER_WEIGHTS', 'VERIFIER_KIND', 'FACE_THRESHOLDS', 'fit_crop',
+           'landmarks_ok', 'face_kind', 'gate_faces', 'face_net', 'Verifier', 'load_verifier', 'train_verifier',
+           'mine_crops', 'choose_face_threshold', 'build_verifier', 'verifier_cli']
 
 # %% ../nbs/07d_verify.ipynb #62f65bac
 VERIFY_SIZE = 32  # pixels a side of the verifier's input: enough to tell a face from a hand, and fast to train on a CPU
@@ -211,10 +213,10 @@ def mine_crops(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC, see `sc
                patches:int=6, # random non-face patches per photo
                clean:float=1.01, # unmatched detections with landmarks scoring at least this are left out (> 1: none are)
                size:int=VERIFY_SIZE, # side of the crops
-               seed:int=0 # patch seed
+               seed:int=0, # patch seed
+               min_face:int=0 # detections smaller than this on their shorter side, pixels, are left out, as `detect(min_face=)` drops them
               )->tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(crops, is_face, kind)` for `train_verifier`: crops `(n, size, size, 3)` RGB; kind 0 detection, 1 labelled face, 2 random patch"
-    from mask_recog.detect import scan_scenes, read_bgr, face_box, detect
     scenes_dir, rng = Path(scenes_dir), np.random.default_rng(seed)
     by = {}
     for it in scan_scenes(scenes_dir)[0]: by.setdefault(it['path'], []).append(it)
@@ -223,7 +225,7 @@ def mine_crops(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC, see `sc
     for p in photos:
         frame = read_bgr(scenes_dir/p); h, w = frame.shape[:2]
         tb = np.array([face_box(it['box'], w, h) for it in by[p]], np.float64).reshape(-1, 4)
-        faces = detect(frame, detector)
+        faces = detect(frame, detector, min_face=min_face)
         fb = np.array([f['box'] for f in faces], np.float64).reshape(-1, 4)
         hit = set(match_boxes(tb, fb, 0.3).values())
         near = box_iou(fb, tb).max(1) if len(tb) and len(fb) else np.zeros(len(fb))
@@ -242,3 +244,66 @@ def mine_crops(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC, see `sc
         cs = face_crops(frame, np.array([b for b, _, _ in boxes]))
         crops += [fit_crop(c, size) for c in cs]; face += [f for _, f, _ in boxes]; kind += [k for _, _, k in boxes]
     return (np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)), np.array(face, bool), np.array(kind, int)
+
+# %% ../nbs/07d_verify.ipynb #e7361a7c
+FACE_THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)  # the thresholds `choose_face_threshold` tries
+
+def choose_face_threshold(p_faces:np.ndarray, # prob_face of detections that match a labelled face (valid photos)
+                          max_loss:float=0.01 # largest share of them the threshold may drop
+                         )->float:
+    "The highest of `FACE_THRESHOLDS` that keeps at least `1 - max_loss` of `p_faces` (0.0, keeping all, when none does)"
+    p = np.asarray(p_faces, np.float64).reshape(-1)
+    if not len(p): raise ValueError('no detection matches a labelled face: a threshold cannot be chosen (give one instead)')
+    ok = [t for t in FACE_THRESHOLDS if (p >= t).mean() >= 1 - max_loss - 1e-12]
+    return float(ok[-1]) if ok else 0.0
+
+# %% ../nbs/07d_verify.ipynb #9b550c59
+def build_verifier(scenes_dir:str|Path, # a labelled scene set with train and valid photos (YOLO or VOC, see `scan_scenes`)
+                   detector=None, # frame → `(n, 15)` detections (default: `load_detector()`, as `mask-recog-detect` uses)
+                   epochs:int=15, # training passes (`train_verifier`)
+                   patches:int=6, # random non-face patches per train photo (`mine_crops`)
+                   threshold:float|None=None, # None: chosen on the valid photos (`choose_face_threshold`); else this one, still checked there
+                   max_loss:float=0.01, # largest share of the valid photos' matched detections the chosen threshold may drop
+                   min_face:int=10, # valid detections smaller than this are left out of the check, as `mask-recog-detect --min-face` drops them
+                   seed:int=0, # training and patch seed
+                   log=None # called with progress lines (default: silent)
+                  )->Verifier:
+    "A `Verifier` trained on the train photos of `scenes_dir`; its threshold chosen (or checked) on the valid photos that copy no train photo"
+    scenes_dir, log = Path(scenes_dir).expanduser(), log or (lambda m: None)
+    detector = detector if detector is not None else load_detector(log=log)
+    photos = sorted({it['path'] for it in scan_scenes(scenes_dir)[0]})
+    fit = [p for p in photos if photo_split(p) == 'train']
+    check = [p for p in leak_free_photos(scenes_dir) if photo_split(p) == 'valid']
+    if not fit: raise ValueError(f'{scenes_dir}: no train photos to train a verifier on (photos in a train folder, or drawn by `photo_split`)')
+    if not check and threshold is None: raise ValueError(f'{scenes_dir}: no valid photo that copies no train photo, to choose the threshold on; give a threshold')
+    log(f'mining {len(fit)} train photos'); crops, is_face, _ = mine_crops(scenes_dir, fit, detector, patches, seed=seed)
+    log(f'training on {len(crops)} crops ({is_face.sum()} faces)'); ver = train_verifier(crops, is_face, epochs=epochs, seed=seed, log=log)
+    meta = {'trained_on': {'scenes': scenes_dir.name, 'photos': len(fit), 'faces': int(is_face.sum()), 'not_faces': int((~is_face).sum())}}
+    given = threshold is not None
+    if check:
+        log(f'checking on {len(check)} valid photos'); hc, hf, hk = mine_crops(scenes_dir, check, detector, patches=0, min_face=min_face)
+        p, det = ver(list(hc)), hk == 0
+        if threshold is None: threshold = choose_face_threshold(p[det & hf], max_loss)
+        meta['checked_on'] = {'photos': len(check), 'matched': int((det & hf).sum()), 'matched_kept': round(float((p[det & hf] >= threshold).mean()), 4) if (det & hf).any() else None,
+                              'unmatched': int((det & ~hf).sum()), 'unmatched_rejected': round(float((p[det & ~hf] < threshold).mean()), 4) if (det & ~hf).any() else None,
+                              'threshold_chosen': 'given' if given else f'keeps ≥ {1 - max_loss:.0%} of matched detections', 'max_loss': max_loss, 'min_face': min_face}
+    ver.meta.update(meta); ver.threshold = threshold
+    return ver
+
+# %% ../nbs/07d_verify.ipynb #e2573eea
+@call_parse
+def verifier_cli(scenes:str, # a labelled scene set with train and valid photos: YOLO (images/…, labels/…; e.g. mask-scenes-571) or PASCAL VOC
+                 out:str='verifier', # folder to write: verifier.json + verifier.safetensors (replaced whole)
+                 detector:str=None, # detector, as for mask-recog-detect (default: YuNet + the masked-face SSD)
+                 epochs:int=15, # training passes
+                 threshold:float=None, # a fixed threshold, instead of the one chosen on the valid photos
+                 max_loss:float=0.01, # largest share of the valid photos' labelled faces the chosen threshold may drop
+                 min_face:int=10, # as mask-recog-detect --min-face: smaller detections are left out of the valid check
+                 seed:int=0 # training seed
+                ):
+    "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones"
+    try:
+        ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr)
+        dest = ver.save(out)
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-verifier: {e}')
+    print(json.dumps({'verifier': str(dest), 'threshold': ver.threshold, **{k: ver.meta[k] for k in ('trained_on', 'checked_on') if k in ver.meta}}), flush=True)

@@ -55,7 +55,7 @@ def detector_models():
         if not (p/'face_detection_yunet.onnx').exists(): pytest.fail(f'MASK_RECOG_MODELS={p} holds no face_detection_yunet.onnx')
         return p
     from mask_recog.core import DownloadError
-    from mask_recog.detect import DETECTOR_MODELS, fetch_model
+    from mask_recog.detectors import DETECTOR_MODELS, fetch_model
     try: files = [fetch_model(name) for name in DETECTOR_MODELS]   # pinned upstream files, checked against their sha256
     except DownloadError as e:
         pytest.skip(f'the face detector models are not in the cache and could not be downloaded (offline?); '

@@ -7,7 +7,7 @@ from conftest import console_script, is_full
 KEYS = {'box', 'score', 'label', 'prob_with_mask'}
 
 @pytest.fixture(scope='session')
-def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp_path_factory.mktemp('bin'))
+def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp_path_factory.mktemp('bin'))
 
 def run(cli, *args, env=None, timeout=120):
     return subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)

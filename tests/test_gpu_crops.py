@@ -26,7 +26,7 @@ def frames(scenes):
 
 def test_parity(model, frames, scenes):
     from mask_recog.inference import Classifier
-    from mask_recog.detect import face_crops
+    from mask_recog.preprocess import face_crops
     clf = Classifier(model, device='cpu')
     fs, bs = frames
     fs, bs = fs + [fs[0][:50, :70].copy()], bs + [np.array([[-10, -10, 40, 40], [60, 40, 30, 30], [0, 0, 500, 500], [20, 20, 1, 1]])]  # border, past it, larger than the frame, tiny

@@ -35,7 +35,7 @@ def env(faces, tmp_path_factory):
     export_onnx(model)  # model.onnx beside the weights, checked against PyTorch on synthetic images
     face = tmp/'face.jpg'; shutil.copy(sorted((faces/'with_mask').glob('*.jpg'))[0], face)
     return dict(tmp=tmp, model=model, face=face, predict=console_script('mask-recog-predict', 'mask_recog.inference', 'predict_cli', tmp),
-                detect=console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp))
+                detect=console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp))
 
 def damaged(env, name, data:bytes)->Path:
     "A copy of the model folder whose file `name` holds `data`"

@@ -11,11 +11,11 @@ def run(*args, cwd=None):
 
 def test_help():
     r = run('--help')
-    assert r.returncode == 0 and '--valid-pct' in r.stdout and '--size' in r.stdout and '[source ...]' in r.stdout  # one SOURCE or several
+    assert r.returncode == 0 and '--valid-pct' in r.stdout and '--cache-side' in r.stdout and '[source ...]' in r.stdout  # one SOURCE or several
 
 def test_real_subset(small_real_set, tmp_path):
     out = tmp_path/'prep'
-    r = run(small_real_set, '--out', out, '--size', 128)
+    r = run(small_real_set, '--out', out, '--cache-side', 128)
     assert r.returncode == 0, r.stderr
     m = pd.read_csv(out/'manifest.csv', keep_default_na=False)
     assert set(COLS) <= set(m.columns) and set(m.source) == {'faces'}  # one source: named after its folder
@@ -28,7 +28,7 @@ def test_real_subset(small_real_set, tmp_path):
         im = Image.open(out/'cache'/c); assert im.mode == 'RGB' and max(im.size) <= 128
     rep = json.loads((out/'report.json').read_text())
     assert rep['rows'] == 120 and rep['groups_spanning_splits'] == 0 and rep['reused_files'] == 0
-    r2 = run(small_real_set, '--out', out, '--size', 128)
+    r2 = run(small_real_set, '--out', out, '--cache-side', 128)
     assert r2.returncode == 0 and '(120 reused)' in r2.stdout
     assert pd.read_csv(out/'manifest.csv', keep_default_na=False).drop(columns='mtime_ns').equals(m.drop(columns='mtime_ns'))
 

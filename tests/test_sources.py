@@ -49,7 +49,7 @@ def _labels(s:Path, photos:list)->int: return sum(1 for p in photos for l in (s/
 @pytest.fixture(scope='module')
 def merged(srcs, tmp_path_factory):
     out = tmp_path_factory.mktemp('merged')/'out'
-    df = prepare([srcs['a'], srcs['b'], srcs['s']], out, size=64, workers=1, progress=False)
+    df = prepare([srcs['a'], srcs['b'], srcs['s']], out, cache_side=64, workers=1, progress=False)
     return df, json.loads((out/'report.json').read_text()), out
 
 def row(df, source, path): return df[(df.source == source) & (df.path == path)].iloc[0]
@@ -101,13 +101,13 @@ def test_report(srcs, merged):
 
 def test_adding_sources_moves_nothing(srcs, tmp_path):
     out = tmp_path/'grow'
-    a = prepare(srcs['a'], out, size=64, workers=1, progress=False)
+    a = prepare(srcs['a'], out, cache_side=64, workers=1, progress=False)
     gid = a.set_index('path').group['with_mask/scene_copy.jpg']
     seed = next(s for s in range(100) if split_of(gid, s) == 'train')  # the seed that puts A's copy of a held-out scene photo in train
-    a = prepare(srcs['a'], out, seed=seed, size=64, workers=1, progress=False)
+    a = prepare(srcs['a'], out, seed=seed, cache_side=64, workers=1, progress=False)
     assert set(a.source) == {'faces-a'} and a.set_index('path').split['with_mask/scene_copy.jpg'] == 'train'
-    ab = prepare([srcs['a'], srcs['b']], out, seed=seed, size=64, workers=1, progress=False)
-    abs_ = prepare([srcs['a'], srcs['b'], srcs['s']], out, seed=seed, size=64, workers=1, progress=False)
+    ab = prepare([srcs['a'], srcs['b']], out, seed=seed, cache_side=64, workers=1, progress=False)
+    abs_ = prepare([srcs['a'], srcs['b'], srcs['s']], out, seed=seed, cache_side=64, workers=1, progress=False)
     for m in (ab, abs_):
         got = m[m.source == 'faces-a'].set_index(['path', 'box'])
         assert got.loc[list(zip(a.path, a.box)), 'split'].tolist() == a.split.tolist()       # every A row where it was
@@ -120,7 +120,7 @@ def test_adding_sources_moves_nothing(srcs, tmp_path):
 
 def test_cli_two_sources(srcs, tmp_path):
     cmd = console_script('mask-recog-prepare', 'mask_recog.data', 'prepare_cli', tmp_path)
-    r = subprocess.run(cmd + [str(srcs['a']), str(srcs['b']), '--size', '64', '--workers', '1'], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    r = subprocess.run(cmd + [str(srcs['a']), str(srcs['b']), '--cache-side', '64', '--workers', '1'], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     out = tmp_path/'data'/'prepared'/'faces-a+faces-b'                    # the default out for several sources
     m = pd.read_csv(out/'manifest.csv', keep_default_na=False)

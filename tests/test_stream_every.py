@@ -9,7 +9,7 @@ def run(cli, *args, env=None, timeout=180):
 def records(out): return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 @pytest.fixture(scope='module')
-def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp_path_factory.mktemp('bin'))
+def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp_path_factory.mktemp('bin'))
 
 @pytest.fixture(scope='module')
 def env(detector_models, tmp_path_factory):

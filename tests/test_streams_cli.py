@@ -4,7 +4,7 @@ import cv2, pytest
 from conftest import console_script
 
 @pytest.fixture(scope='session')
-def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp_path_factory.mktemp('bin'))
+def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp_path_factory.mktemp('bin'))
 
 @pytest.fixture(scope='session')
 def model_dir(tmp_path_factory):

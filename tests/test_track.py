@@ -141,7 +141,8 @@ def test_best_crop_written(tmp_path):
 def test_pan_across_a_real_photo(scenes, scene_photos, detector_models, tmp_path, monkeypatch):
     "A video of a slow pan across a real scene photo, read back and detected: one track per face, started first and ended last"
     monkeypatch.setenv('MASK_RECOG_MODELS', str(detector_models))
-    from mask_recog.detect import load_detector, detect, read_bgr, FrameReader, box_iou
+    from mask_recog.detectors import load_detector, read_bgr, FrameReader, box_iou
+    from mask_recog.detect import detect
     photo = read_bgr(scenes/scene_photos[0])
     det = load_detector()
     found = [f['box'] for f in detect(photo, det) if f['score'] >= .8]   # the faces the detector is sure of, as "labels"

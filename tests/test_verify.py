@@ -46,7 +46,7 @@ def test_detect_cli_drops_or_marks_non_faces(verifier_dir, tmp_path_factory):
     from mask_recog.model import build_model, save_model
     from mask_recog.detect import box_iou
     tmp = tmp_path_factory.mktemp('cli')
-    cli, model = console_script('mask-recog-detect', 'mask_recog.detect', 'detect_cli', tmp), save_model(build_model('resnet18'), {'arch': 'resnet18', 'size': 64}, tmp/'m')
+    cli, model = console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp), save_model(build_model('resnet18'), {'arch': 'resnet18', 'size': 64}, tmp/'m')
     def faces(*extra):
         r = subprocess.run([*cli, str(model), str(SCENES/BACK_OF_HEAD[0]), *extra], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
