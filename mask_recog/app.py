@@ -44,6 +44,7 @@ def _mp(n:int)->str: return f"{n / 1e6:{'.3g' if n < 1e9 else ',.0f'}} megapixel
 
 _HEAD = 64 * 1024  # the first bytes of an upload checked before it waits for its turn: they hold nearly every image's header
 
+# %% ../nbs/08_app.ipynb #2894ebcd
 def check_upload(data:bytes, # the file's bytes, or its first `_HEAD` bytes
                  content_type:str|None=None, # its declared MIME type
                  filename:str|None=None, # its declared name
@@ -67,6 +68,7 @@ def check_upload(data:bytes, # the file's bytes, or its first `_HEAD` bytes
     if n > max_pixels: raise UploadError(422, f'{name} is {size} pixels ({_mp(n)}): over {_mp(max_pixels)}, the pixel limit of one upload; send a smaller copy')
     return fmt
 
+# %% ../nbs/08_app.ipynb #64482ffa
 def read_upload(data:bytes, # the uploaded file's bytes
                 content_type:str|None=None, # its declared MIME type
                 filename:str|None=None, # its declared name
@@ -204,6 +206,7 @@ def split_host(value:str # a Host header: 'name', 'name:port', '[v6]:port'
     else: name, port = v, ''
     return name.rstrip('.'), int(port) if port.isdigit() else None
 
+# %% ../nbs/08_app.ipynb #12ed9998
 def host_allowed(value:str, # the request's Host header
                  allowed # names: 'example.com', '*.example.com' (its subdomains), '*' (anything)
                 )->bool:
@@ -211,6 +214,7 @@ def host_allowed(value:str, # the request's Host header
     name = split_host(value)[0]
     return bool(name) and any(a == '*' or a == name or (a.startswith('*.') and name.endswith(a[1:])) for a in allowed)
 
+# %% ../nbs/08_app.ipynb #7da4e4d0
 def same_origin(origin:str, # a browser's Origin header: 'https://name[:port]'
                 host:str # the request's Host header
                )->bool:
@@ -391,6 +395,7 @@ def colab_url(port:int # a port of this Colab runtime with a server on it
     from google.colab.output import eval_js
     return eval_js(f'google.colab.kernel.proxyPort({int(port)})')
 
+# %% ../nbs/08_app.ipynb #f0226e22
 class Demo:
     "The web demo running in a background thread: its `url`, its `port`, and `stop()`"
     def __init__(self, server, thread, url:str, port:int): self.server, self.thread, self.url, self.port = server, thread, url, port
@@ -399,6 +404,7 @@ class Demo:
         "Stop serving and wait for the thread to end"
         self.server.should_exit = True; self.thread.join(timeout)
 
+# %% ../nbs/08_app.ipynb #2cd49a49
 def serve(model_dir:str|Path, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
           port:int=7860, # TCP port (0: any free one)
           host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)
@@ -441,6 +447,7 @@ def serve(model_dir:str|Path, # classifier model folder (model.json + model.safe
     print(f'mask_recog demo: open {url}' + (" (Colab's proxy to this runtime)" if proxy else ''))
     return Demo(server, t, url, port)
 
+# %% ../nbs/08_app.ipynb #fc5f18c0
 @call_parse
 def serve_cli(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
               host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)

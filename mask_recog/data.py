@@ -6,27 +6,30 @@ Docs: https://mask-recog.github.io/mask_recog/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #cbd2e50b
 from __future__ import annotations
-import os, re, sys, io, stat, json, time, warnings, struct, tarfile, zipfile, tempfile, shutil, contextlib
+import os, re, sys, io, json, time, tarfile, zipfile, tempfile, shutil, contextlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 import numpy as np, pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
-import imagehash
+from PIL import Image
 from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from .core import *
 from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_box  # crop_box, CROP_MARGIN also for users: `from mask_recog.data import crop_box, CROP_MARGIN` keeps working
+from .images import IMG_EXTS, MAX_PIXELS, MAX_FILE_BYTES, BadImage, to_rgb, file_problem, load_rgb, claimed_pixels  # step 0b; also for users: `from mask_recog.data import load_rgb` keeps working
+from .groups import MAX_DIST, SPLITS, SPLIT_DIRS, phash_pair, near_pairs, UnionFind, file_refs, group_rows, split_of, declared_split, assign_splits, keep_splits  # step 0c; likewise
+_all_ = ['IMG_EXTS', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS',
+         'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits']  # `from mask_recog.data import *` gives them as before
 
 # %% auto #0
-__all__ = ['LABEL_ALIASES', 'IMG_EXTS', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MAX_PIXELS',
-           'MAX_FILE_BYTES', 'MIN_SIDE', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS', 'MANIFEST_COLS', 'SPLIT_RULE',
-           'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source',
-           'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes',
-           'to_rgb', 'BadImage', 'load_rgb', 'claimed_pixels', 'phash_pair', 'inspect_file', 'near_pairs', 'UnionFind',
-           'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits', 'source_names', 'default_out',
-           'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig', 'show_samples',
-           'default_sources', 'prepare_default', 'prepare_cli']
+__all__ = ['LABEL_ALIASES', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MIN_SIDE', 'MANIFEST_COLS',
+           'SPLIT_RULE', 'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url',
+           'resolve_source', 'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source',
+           'get_scenes', 'inspect_file', 'source_names', 'default_out', 'prepare', 'untrainable', 'make_report',
+           'load_split', 'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'prepare_cli',
+           'IMG_EXTS', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST',
+           'SPLITS', 'SPLIT_DIRS', 'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split',
+           'assign_splits', 'keep_splits']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -59,8 +62,6 @@ def scan_folder(root:str|Path, # folder with class subfolders at any depth
     return items, unlabelled
 
 # %% ../nbs/01_data.ipynb #7d7f5d2f
-IMG_EXTS = {'.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff'}
-
 def _yolo_names(root:Path)->list[str]|None:
     for n in ['obj.names', 'classes.txt', 'classes.names']:
         if (root/n).exists(): return [l.strip() for l in (root/n).read_text(encoding='utf-8').splitlines() if l.strip()]
@@ -253,97 +254,8 @@ def get_scenes(source:str|Path|None=None, # see `scene_source`
     "Local folder of the labelled scene set `scene_source` names (YOLO or VOC), downloaded once when it is remote"
     return resolve_source(scene_source(source, quick))
 
-# %% ../nbs/01_data.ipynb #f028701f
-def to_rgb(im:Image.Image # an opened image of any mode (16-bit, float, palette, with or without alpha)
-          )->Image.Image:
-    "`im` as 8-bit RGB: 16-bit and float greys scaled to 0-255, transparency composited over white"
-    if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
-        a = np.asarray(im, dtype=np.float64)
-        hi = 65535. if im.mode.startswith('I;16') or a.max() > 255 else 255.
-        im = Image.fromarray(np.clip(a / hi * 255 + .5, 0, 255).astype(np.uint8), 'L')
-    if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
-    if im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa'):
-        im = im.convert('RGBA'); bg = Image.new('RGBA', im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, im)
-    return im.convert('RGB') if im.mode != 'RGB' else im
-
-
-# %% ../nbs/01_data.ipynb #223c2c89
-class BadImage(ValueError): "A file that cannot be used as an image; the message is the reason"
-
-MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
-
-MAX_FILE_BYTES = 64 << 20  # larger files are quarantined unread: no photo of faces needs more
-
-def _file_problem(p:Path)->tuple:
-    "`(stat, reason)`: why `p` cannot be read as an image file (None when it can), without opening it"
-    try: st = p.stat()
-    except OSError as e:
-        what = 'a dangling or looping symlink' if p.is_symlink() else 'unreadable'
-        return None, f'cannot read: {what} ({type(e).__name__}: {e.strerror or e})'
-    if not stat.S_ISREG(st.st_mode):
-        kind = 'a folder' if stat.S_ISDIR(st.st_mode) else 'a FIFO' if stat.S_ISFIFO(st.st_mode) else 'a socket' if stat.S_ISSOCK(st.st_mode) else 'a device'
-        return st, f'not a regular file: {kind}'
-    if st.st_size > MAX_FILE_BYTES: return st, f'too large: {st.st_size:,} bytes (the limit is {MAX_FILE_BYTES:,})'
-    return st, None
-
-def _draft(im:Image.Image, max_side:int|None):
-    "Have a JPEG decoder scale `im` by 1/2, 1/4 or 1/8 (a fraction of the work) as far as the longer side stays at least `max_side`"
-    if max_side and im.format == 'JPEG' and max(im.size) > max_side: im.draft('RGB', tuple(-(-v * max_side // max(im.size)) for v in im.size))
-
-def load_rgb(src:str|Path|bytes, # file path or the file's bytes
-             max_pixels:int=MAX_PIXELS, # refuse images claiming more pixels than this, before decoding
-             max_side:int|None=None # the caller needs no more than this many pixels a side: JPEGs decode at a reduced scale, others are shrunk after decoding
-            )->tuple[Image.Image, str]:
-    "Decode `src` fully to an upright 8-bit RGB image; returns `(image, format)` or raises `BadImage` (a path must name a regular file of at most `MAX_FILE_BYTES`)"
-    if not isinstance(src, bytes):
-        problem = _file_problem(Path(src))[1]  # FIFOs, devices, dangling links and huge files are refused unread
-        if problem: raise BadImage(problem)
-        src = Path(src).read_bytes()
-    data = src
-    if not data: raise BadImage('empty file (0 bytes)')
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-            fmt = im.format
-            if im.width * im.height > max_pixels: raise BadImage(f'decompression bomb: header claims {im.width}x{im.height} pixels')
-            _draft(im, max_side)
-            im.load()
-            ImageOps.exif_transpose(im, in_place=True)  # no full-size copy when nothing turns
-            if max_side and max(im.size) > max_side: im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-            return to_rgb(im), fmt
-    except BadImage: raise
-    except UnidentifiedImageError: raise BadImage('not an image: no known image format in its bytes')
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e: raise BadImage(f'decompression bomb: {e}')
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e: raise BadImage(f'cannot decode: {e}')
-
-# %% ../nbs/01_data.ipynb #dc61af77
-def claimed_pixels(src:str|Path|bytes, # a file path or the file's bytes
-                   max_side:int|None=None # count a JPEG at the reduced scale `load_rgb(..., max_side=max_side)` decodes it at
-                  )->tuple[int, str]:
-    "The pixels the image header of `src` claims, and how it says so ('8000×8000'), decoding nothing; raises `BadImage`"
-    if not isinstance(src, bytes) and (problem := _file_problem(Path(src))[1]): raise BadImage(problem)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(src) if isinstance(src, bytes) else src) as im:
-                claim = f'{im.width}×{im.height}'; _draft(im, max_side)
-                return im.width * im.height, claim
-    except Image.DecompressionBombError as e:   # over twice PIL's own limit: only its message holds the count
-        n = int(m[1]) if (m := re.search(r'\((\d+) pixels\)', str(e))) else 2**62
-        return n, f'{n:,}'
-    except UnidentifiedImageError: raise BadImage('not an image: no known image format in its bytes') from None
-    except Exception as e: raise BadImage(f'cannot read its header: {type(e).__name__}: {e}') from None
-
 # %% ../nbs/01_data.ipynb #0eea1354
 MIN_SIDE = 32  # images whose shorter side is below this many pixels are flagged `small`
-
-# %% ../nbs/01_data.ipynb #24edc970
-def phash_pair(im:Image.Image # an RGB image
-              )->tuple[str, str]:
-    "Perceptual hashes (hex) of `im` and of its mirror image: near-duplicates are found under either"
-    return str(imagehash.phash(im)), str(imagehash.phash(ImageOps.mirror(im)))
 
 # %% ../nbs/01_data.ipynb #cccc8eb2
 def _cache_name(sha:str, crop, cache_side:int)->str:
@@ -363,7 +275,7 @@ def inspect_file(root:str|Path, # dataset folder
                 )->list[dict]:
     "Manifest rows for one source file; bad files become `quarantined` rows with their reason"
     p = Path(root)/rel
-    st, problem = _file_problem(p)
+    st, problem = file_problem(p)
     base = dict(path=rel, bytes=st.st_size if st else None, mtime_ns=st.st_mtime_ns if st else None)
     def bad(reason, sha=''):
         return [dict(base, label=l, box=_box_str(b), sha256=sha, status='quarantined', reason=reason) for l, b in labels]
@@ -394,183 +306,6 @@ def _ext_matches(ext:str, fmt:str)->bool:
                    'TIFF': ('tif', 'tiff'), 'MPO': ('jpg', 'jpeg')}.get(fmt, (fmt.lower(),))
 
 def _box_str(box)->str: return '' if box is None else ' '.join(str(round(v, 6)) if isinstance(v, float) else str(v) for v in box)
-
-# %% ../nbs/01_data.ipynb #d3890d10
-MAX_DIST = 8  # perceptual-hash distance (bits of 64) at or below which two images are near-duplicates
-
-def _hash_bits(hexes)->np.ndarray:
-    return np.array([int(h, 16) for h in hexes], dtype=np.uint64)
-
-def near_pairs(hexes:list[str], # 16-hex-digit perceptual hashes
-               max_dist:int=MAX_DIST, # largest Hamming distance counted as near-duplicate
-               mirrors:list[str]|None=None # hashes of the mirrored images, to pair mirror copies too
-              )->np.ndarray:
-    "Index pairs `(i, j)`, `i < j`, whose hashes (or one's and the other's mirror) differ in at most `max_dist` bits"
-    h = _hash_bits(hexes)
-    m = _hash_bits(mirrors) if mirrors is not None else None
-    out = []
-    for s in range(0, len(h), 1024):  # blocks keep memory flat on big sets
-        close = np.bitwise_count(h[s:s+1024, None] ^ h[None, :]) <= max_dist
-        if m is not None:
-            close |= np.bitwise_count(h[s:s+1024, None] ^ m[None, :]) <= max_dist
-            close |= np.bitwise_count(m[s:s+1024, None] ^ h[None, :]) <= max_dist
-        i, j = np.nonzero(close)
-        i = i + s
-        keep = i < j
-        out.append(np.stack([i[keep], j[keep]], 1))
-    return np.concatenate(out) if out else np.zeros((0, 2), int)
-
-
-# %% ../nbs/01_data.ipynb #44006aba
-class UnionFind:
-    "Disjoint sets over `0..n-1` (path halving; the smallest index is a set's root)"
-    def __init__(self, n:int # number of elements
-                ): self.p = list(range(n))
-    def find(self, a:int)->int:
-        "The root of `a`'s set"
-        while self.p[a] != a: self.p[a] = self.p[self.p[a]]; a = self.p[a]
-        return a
-    def union(self, a:int, b:int):
-        "Join the sets of `a` and `b`"
-        a, b = self.find(a), self.find(b)
-        if a != b: self.p[max(a, b)] = min(a, b)
-
-# %% ../nbs/01_data.ipynb #e922c55e
-def _components(df:pd.DataFrame, # rows with `sha256`, `phash`, `phash_mirror`
-                max_dist:int=MAX_DIST # near-duplicate distance
-               )->np.ndarray:
-    "Union-find root of each row of `df`: rows join on the same bytes (faces of one photo, byte-identical copies) or near-duplicate hashes"
-    uf, first = UnionFind(len(df)), {}
-    for k, sha in enumerate(df.sha256.values): uf.union(first.setdefault(sha, k), k)
-    for a, b in near_pairs(df.phash.tolist(), max_dist, df.phash_mirror.tolist()): uf.union(a, b)
-    return np.array([uf.find(k) for k in range(len(df))])
-
-def _refs(df:pd.DataFrame)->pd.Series:
-    "How reasons name each row's file: its path, as `source:path` when `df` holds several sources"
-    if 'source' not in df or df.source.nunique() < 2: return df.path
-    return df.source + ':' + df.path
-
-def _mark_copies(df:pd.DataFrame, good:np.ndarray, key:np.ndarray, keep:np.ndarray):
-    "Mark all rows but one of each exact copy (same bytes, same crop) `duplicate`: the one kept is a `keep` row, else one of the earliest source, else the shortest path"
-    src = pd.factorize(df['source'])[0] if 'source' in df else np.zeros(len(df), int)
-    sub = df.iloc[good].assign(_key=key[good], _new=~keep[good], _src=src[good], _ref=_refs(df).iloc[good],
-                               _n=df.path.iloc[good].str.len()).sort_values(['_new', '_src', '_n', 'path'], kind='stable')
-    dup = sub.duplicated('_key', keep='first')
-    copies, orig = sub[dup], sub[~dup].set_index('_key').loc[sub._key[dup]]  # each copy, and the original it copies
-    same = orig.source.values == copies.source.values if 'source' in df else True  # same source: the path says it
-    df.loc[copies.index, 'status'] = 'duplicate'
-    df.loc[copies.index, 'reason'] = ['same bytes as ' + w for w in np.where(same, orig.path.values, orig._ref.values)]
-
-def _mark_conflicts(df:pd.DataFrame, good:np.ndarray, keep:np.ndarray):
-    "Mark groups of whole images holding both labels `conflict`; where an earlier manifest's rows of the group agree on a label, only the new rows of the other"
-    whole = df.iloc[good]; whole = whole[whole.crop == '']  # faces of one photo may differ
-    nlab = whole.groupby('group').label.nunique()
-    bad = df.group.isin(nlab[nlab > 1].index) & (df.group != '')
-    kept = df.assign(_ref=_refs(df))[keep & bad.values & (df.crop == '').values]
-    one = kept.groupby('group').label.nunique() == 1
-    kept = kept[kept.group.isin(one[one].index)].drop_duplicates('group').set_index('group')
-    lab, ref = (df.group.map(kept[c].to_dict()).astype(object).fillna('') for c in ['label', '_ref'])
-    bad &= ~((lab != '') & (keep | (df.label == lab)))  # the earlier rows, and new rows agreeing with them, stay usable
-    df.loc[bad, 'status'] = 'conflict'
-    df.loc[bad, 'reason'] = np.where(lab[bad] == '', 'near-duplicate group holds both labels',
-                                     'labelled ' + df.label[bad] + ', but its near-duplicate ' + ref[bad] + ' is ' + lab[bad] + ' in an earlier manifest')
-
-def group_rows(df:pd.DataFrame, # manifest rows with `sha256`, `phash`, `status`, `path`, `crop` (and `source`, rows in source order)
-               max_dist:int=MAX_DIST, # near-duplicate distance
-               keep:list|None=None # per row: True for rows an earlier manifest put in a split (see `keep_splits`): never marked duplicate or conflict by a new row
-              )->pd.DataFrame:
-    "Mark exact duplicates and label conflicts, and give every usable row a stable `group` id, in one pass over all sources"
-    df = df.copy()
-    good = np.flatnonzero(df.status.values != 'quarantined')
-    keep = np.zeros(len(df), bool) if keep is None else np.asarray(keep, bool)
-    roots = _components(df.iloc[good], max_dist)
-    key = (df.sha256 + '_' + df.crop.fillna('').astype(str)).values
-    gid = {}
-    for k, r in enumerate(roots): gid[r] = min(gid.get(r, key[good[k]]), key[good[k]])
-    df['group'] = ''
-    df.loc[df.index[good], 'group'] = ['g' + sha256_bytes(gid[r].encode())[:12] for r in roots]
-    _mark_copies(df, good, key, keep)
-    _mark_conflicts(df, good, keep)
-    return df
-
-# %% ../nbs/01_data.ipynb #621a9743
-def split_of(group:str, # group id
-             seed:int=42, # split seed
-             valid_pct:float=0.2, # share of groups in valid
-             test_pct:float=0.1 # share of groups in test
-            )->str:
-    "'train', 'valid' or 'test' for `group`, from a stable hash of `seed` and `group`"
-    u = int(sha256_bytes(f'{seed}:{group}'.encode())[:13], 16) / 16**13
-    return 'test' if u < test_pct else 'valid' if u < test_pct + valid_pct else 'train'
-
-# %% ../nbs/01_data.ipynb #d4fda355
-SPLITS = ('test', 'valid', 'train')  # most held-out first: a group that declares several takes the first
-
-SPLIT_DIRS = {'train': 'train', 'training': 'train', 'valid': 'valid', 'val': 'valid', 'validation': 'valid', 'test': 'test'}
-
-def declared_split(path:str, # a file's path inside its source, e.g. `images/valid/x.jpg`
-                   kind:str # the source's kind (`source_kind`): only detection sets ('yolo', 'voc') declare splits
-                  )->str:
-    "The split a detection set's folders declare for `path` ('train', 'valid' or 'test'), or ''"
-    if kind not in ('yolo', 'voc'): return ''
-    return next((SPLIT_DIRS[p.lower()] for p in Path(path).parts[:-1] if p.lower() in SPLIT_DIRS), '')
-
-# %% ../nbs/01_data.ipynb #1ff1094e
-def _declared_by_group(group:pd.Series, # each row's group
-                       declared:list|None # each row's declared split, or ''
-                      )->dict:
-    "`{group: split}`: the most held-out split a row of the group declares, for groups that declare one"
-    if declared is None: return {}
-    rank = pd.Series(list(declared), index=group.index).map({s: k for k, s in enumerate(SPLITS)})
-    live = rank.notna() & (group != '')
-    return {g: SPLITS[int(k)] for g, k in rank[live].groupby(group[live]).min().items()}
-
-def assign_splits(df:pd.DataFrame, # rows with `group` and `status`
-                  seed:int=42, # split seed
-                  valid_pct:float=0.2, # share of groups in valid
-                  test_pct:float=0.1, # share of groups in test
-                  declared:list|None=None # per row: the split its source declares (`declared_split`), or ''
-                 )->pd.DataFrame:
-    "Set `split`: usable rows (`ok`) by group, to the most held-out split a row of the group declares, else `split_of`; every other row `excluded`"
-    df = df.copy()
-    ok = df.status == 'ok'
-    df['split'] = 'excluded'
-    fixed = _declared_by_group(df.group, declared)
-    df.loc[ok, 'split'] = [fixed.get(g) or split_of(g, seed, valid_pct, test_pct) for g in df.group[ok]]
-    return df
-
-# %% ../nbs/01_data.ipynb #b406ff14
-def _leak(pins:dict, # `{split: file}`: the splits an earlier manifest put the group's rows in, and a file in each
-          declared:str # the split the new row's source declares, or ''
-         )->str:
-    "Why a new row cannot join a group whose earlier rows are in `pins` without a leak, or ''"
-    if len(pins) > 1: return ('near-duplicate of ' + ' and '.join(f'{pins[s]} ({s})' for s in SPLITS if s in pins)
-                              + ', which an earlier manifest put in different splits: joining either would leak')
-    if declared in SPLITS[:2] and 'train' in pins: return f"declared {declared} by its source, but its near-duplicate {pins['train']} is already in train"
-    return ''
-
-def keep_splits(df:pd.DataFrame, # a manifest after `assign_splits`, with `source`
-                prev:dict, # `{(source, path, box): (split, group)}`: the rows an earlier manifest in the same folder put in a split
-                declared:list|None=None # per row: the split its source declares, or ''
-               )->pd.DataFrame:
-    "Rows in `prev` keep their split; new rows take their group's; a new row that would leak is excluded (status `leak`)"
-    df = df.copy()
-    if not prev: return df
-    ok = (df.status == 'ok').values
-    old = [prev.get(k) if o else None for k, o in zip(zip(df.source, df.path, df.box), ok)]
-    dec, refs = list(declared) if declared is not None else [''] * len(df), _refs(df).tolist()
-    col = {c: df[c].tolist() for c in ['split', 'group', 'status', 'reason']}
-    members = {}
-    for i in np.flatnonzero(ok): members.setdefault(col['group'][i], []).append(i)
-    for idx in members.values():
-        pins = {old[i][0]: refs[i] for i in idx if old[i]}
-        for i in idx if pins else []:
-            if old[i]:  # an earlier row: its split stays; where new rows bridged old groups of different splits, so do the groups
-                col['split'][i] = old[i][0]
-                if len(pins) > 1: col['group'][i] = old[i][1]
-            elif why := _leak(pins, dec[i]): col['split'][i], col['status'][i], col['reason'][i] = 'excluded', 'leak', why
-            else: col['split'][i] = next(iter(pins))
-    return df.assign(**col)
 
 # %% ../nbs/01_data.ipynb #4ad4e8ef
 MANIFEST_COLS = ['source', 'path', 'label', 'split', 'group', 'sha256', 'phash', 'phash_mirror', 'width', 'height', 'status', 'reason',
@@ -657,7 +392,7 @@ def _scan_all(sources:list, mapping:dict|None, known:dict)->list[dict]:
 
 def _unchanged(p:Path, old:list|None, labels:list)->bool:
     "Whether the earlier rows `old` of file `p` still hold: same size, mtime and boxes"
-    st, problem = _file_problem(p)
+    st, problem = file_problem(p)
     return bool(old) and not problem and len(old) == len(labels) and all(
         o['bytes'] == str(st.st_size) and o['mtime_ns'] == str(st.st_mtime_ns) and o['box'] == _box_str(b) for o, (l, b) in zip(old, labels))
 
@@ -757,7 +492,7 @@ def make_report(df:pd.DataFrame, # a manifest
     extra = int(usable.duplicated(['sha256', 'crop']).sum())
     spans = int((ok.groupby('group').split.nunique() > 1).sum())
     dups = df[df.status == 'duplicate']
-    conf = df.assign(_ref=_refs(df))[df.status == 'conflict']
+    conf = df.assign(_ref=file_refs(df))[df.status == 'conflict']
     splits = _split_counts(df)
     return dict(
         params=params, rows=len(df), files=len(df.drop_duplicates(files)),

@@ -13,7 +13,9 @@ from PIL import Image
 from fastcore.script import call_parse
 from fastcore.meta import delegates
 from .core import *
-from .data import BadImage, load_rgb, scan_yolo, scan_voc, source_kind, MAX_DIST, near_pairs, phash_pair, UnionFind
+from .images import BadImage, load_rgb
+from .groups import MAX_DIST, near_pairs, phash_pair, UnionFind
+from .data import scan_yolo, scan_voc, source_kind
 from .preprocess import CROP_MARGIN, crop_box, face_crops  # face_crops also for users: `from mask_recog.detect import face_crops` keeps working
 from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE  # also for users: `from mask_recog.detect import load_detector, read_bgr` keeps working
 

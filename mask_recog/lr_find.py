@@ -63,6 +63,7 @@ def record_lr(res:dict, # what `find_lr` returned
     "Save the learning-rate choice as `out/lr_find.json`"
     return save_json(res, Path(out)/'lr_find.json')
 
+# %% ../nbs/03_lr_find.ipynb #577e8d66
 def resolve_lr(lr:str|float, # a number, 'auto' (the finder with `method`), or a rule's name ('valley', 'slide'...)
                learn=None, # the learner to run the finder on
                out:str|Path|None=None, # where to record the choice and its plot

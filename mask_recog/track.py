@@ -348,6 +348,7 @@ def pan_frames(image:np.ndarray, # the photo, BGR uint8
         moved.append([[(bx - x) * s, (by - y) * s, bw * s, bh * s] for bx, by, bw, bh in b])
     return frames, moved
 
+# %% ../nbs/07a_track.ipynb #189522ad
 def write_video(frames:list, # BGR uint8 frames, all of one size
                 path:str|Path, # .mp4 / .mkv / .mov / .m4v (MPEG-4) or .avi (Motion JPEG)
                 fps:float=15. # frame rate written in the file

@@ -53,6 +53,7 @@ def face_kind(face:dict # a face of `detect` (with `src`, `{yunet, ssd, tile}` b
     s = face.get('src')
     return 'tile' if s and s.get('tile', 0) > 0 and not s.get('ssd', 0) and not s.get('yunet', 0) else 'ssd'
 
+# %% ../nbs/07d_verify.ipynb #05f011b1
 def gate_faces(faces:list, # `detect`'s faces of one frame
                min_side:int=0, # drop faces whose box is smaller than this, pixels, on its shorter side
                yunet_score:float=0., # drop faces YuNet found (with landmarks) scoring below this
@@ -102,6 +103,7 @@ class Verifier:
     def __call__(self, crops:list, # RGB uint8 crops (h, w, 3), as `face_crops` gives them
                  bs:int=256 # crops a forward pass
                 )->np.ndarray:
+        "prob_is_face of each of `crops`, `(n,)` float32"
         x = _batch(crops, self.meta['size'])
         return np.concatenate([np.zeros(0, np.float32)] + [torch.sigmoid(self.model(x[i:i + bs])).view(-1).numpy() for i in range(0, len(x), bs)])
 
