@@ -20,10 +20,11 @@ from .preprocess import CROP_MARGIN, crop_box, face_crops  # face_crops also for
 from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE  # also for users: `from mask_recog.detect import load_detector, read_bgr` keeps working
 
 # %% auto #0
-__all__ = ['SPLITS', 'COLORS', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split', 'classifier_threshold', 'detect_batch',
-           'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections', 'evaluate_detection',
-           'detection_table', 'unmatched_detections', 'false_alarm_grid', 'fit_box_calibration', 'calibrate_boxes',
-           'load_calibration', 'photo_groups', 'leak_free_photos', 'crossfit_calibration', 'calibrate_cli']
+__all__ = ['SPLITS', 'MIN_FACE', 'COLORS', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split', 'classifier_threshold',
+           'detect_batch', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
+           'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid', 'fit_box_calibration',
+           'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos', 'crossfit_calibration',
+           'calibrate_cli']
 
 # %% ../nbs/07_detect.ipynb #314b6969
 SPLITS = ('train', 'valid', 'test')
@@ -90,6 +91,9 @@ def _faces(d:np.ndarray, boxes:np.ndarray, probs, thr:float, confirm_below:float
              'label': None if p is None else 'with_mask' if p >= thr else 'without_mask',
              'prob_with_mask': None if p is None else round(float(p), 4),
              **({} if q is None else {'prob_face': round(float(q), 4), 'face': bool(q >= fthr)})} for r, b, p, q in zip(d, boxes, probs, pface)]
+
+# %% ../nbs/07_detect.ipynb #40d0ce26
+MIN_FACE = 10  # the command line's default `--min-face`, pixels on a box's shorter side: dropping smaller detections cost no labelled face (step 7d)
 
 # %% ../nbs/07_detect.ipynb #f8d48dfe
 def detect_batch(frames:list, # BGR uint8 frames (h, w, 3), of one stream or of several, of any sizes

@@ -19,7 +19,7 @@ from fastcore.meta import delegates
 from .core import *
 from .data import BadImage, IMG_EXTS
 from .detectors import FrameReader, load_detector, VIDEO_EXTS
-from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold
+from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold, MIN_FACE
 from .track import Tracker, annotate_tracks, DETECT_EVERY
 
 # %% ../nbs/07c_streams.ipynb #5b4f4fde
@@ -237,7 +237,7 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
                    events:bool=False, # follow faces across frames (video, camera, stream) and also print one JSON line per track event: started, mask_on, mask_off, ended
                    camera:str=None, # the camera's name in events (default: INPUT); with several inputs, comma-separated names, one each
                    best_crops:str=None, # with --events: save each track's best view of the face in this folder (CAMERA-TRACK.jpg)
-                   min_face:int=10, # drop detections smaller than this on their shorter side, pixels (0: keep all; 10 cost no labelled face in step 7d)
+                   min_face:int=MIN_FACE, # drop detections smaller than this on their shorter side, pixels (0: keep all; 10 cost no labelled face in step 7d)
                    verifier:str=None, # a face verifier folder (step 7d): detections it takes for no face are dropped
                    keep_non_faces:bool=False, # with --verifier: keep what it rejects, marked "face": false
                    detect_every:int=None, # run the detector on one processed frame in K of a video, camera or stream and follow the faces between (default: step 7a's measured `DETECT_EVERY`, 3; 1: on every frame)
@@ -398,4 +398,5 @@ def detect_cli(model_dir:str, # classifier model folder (model.json + model.safe
     try: detect_options(**kwargs)  # the flags, checked before anything is read or loaded
     except ValueError as e: raise SystemExit(f'mask-recog-detect: {e}')
     if not input: raise SystemExit('mask-recog-detect: name an INPUT (or several videos, cameras and streams)')
+    sleep_idle_threads()  # before torch loads, for one input and for several
     return detect_input(model_dir, input[0], **kwargs) if len(input) == 1 else detect_streams(model_dir, list(input), **kwargs)

@@ -14,7 +14,7 @@ from fastcore.script import call_parse
 from .core import *
 from .preprocess import CROP_MARGIN, IMAGENET_STATS, face_crops
 from .detectors import box_iou, as_bgr, load_detector, read_bgr
-from .detect import match_boxes, scan_scenes, photo_split, leak_free_photos, face_box, detect
+from .detect import match_boxes, scan_scenes, photo_split, leak_free_photos, face_box, detect, MIN_FACE
 
 # %% auto #0
 __all__ = ['VERIFY_SIZE', 'GATES_OFF', 'VERIFIER_JSON', 'VERIFIER_WEIGHTS', 'VERIFIER_KIND', 'FACE_THRESHOLDS', 'fit_crop',
@@ -266,7 +266,7 @@ def build_verifier(scenes_dir:str|Path, # a labelled scene set with train and va
                    patches:int=6, # random non-face patches per train photo (`mine_crops`)
                    threshold:float|None=None, # None: chosen on the valid photos (`choose_face_threshold`); else this one, still checked there
                    max_loss:float=0.01, # largest share of the valid photos' matched detections the chosen threshold may drop
-                   min_face:int=10, # valid detections smaller than this are left out of the check, as `mask-recog-detect --min-face` drops them
+                   min_face:int=MIN_FACE, # valid detections smaller than this are left out of the check, as `mask-recog-detect --min-face` drops them
                    seed:int=0, # training and patch seed
                    log=None # called with progress lines (default: silent)
                   )->Verifier:
@@ -300,7 +300,7 @@ def verifier_cli(scenes:str, # a labelled scene set with train and valid photos:
                  epochs:int=15, # training passes
                  threshold:float=None, # a fixed threshold, instead of the one chosen on the valid photos
                  max_loss:float=0.01, # largest share of the valid photos' labelled faces the chosen threshold may drop
-                 min_face:int=10, # as mask-recog-detect --min-face: smaller detections are left out of the valid check
+                 min_face:int=MIN_FACE, # as mask-recog-detect --min-face: smaller detections are left out of the valid check
                  seed:int=0 # training seed
                 ):
     "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones"
