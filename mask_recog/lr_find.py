@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import numpy as np, torch
+from fastcore.meta import delegates
 from fastai.callback.schedule import valley, slide, minimum, steep
 from .core import *
 
 # %% auto #0
-__all__ = ['SUGGESTERS', 'find_lr', 'record_lr', 'resolve_lr']
+__all__ = ['SUGGESTERS', 'choose_lr', 'find_lr', 'record_lr', 'resolve_lr']
 
 # %% ../nbs/03_lr_find.ipynb #c559265d
 SUGGESTERS = {'valley': valley, 'slide': slide, 'minimum': minimum, 'steep': steep}  # fastai's lr_find rules
@@ -28,33 +29,55 @@ def _suggest(lrs, losses, num_it)->dict:
         except (IndexError, ValueError, RuntimeError): pass
     return out
 
+# %% ../nbs/03_lr_find.ipynb #a7c1e001
+def choose_lr(sugg:dict, # each rule's suggestion (`_suggest`): {'valley': 2.5e-3, 'slide': ...}
+              method:str='slide', # the rule asked for (see `SUGGESTERS`)
+              band:tuple=(1e-5, 1.), # a rate outside this trains nothing (too small) or diverges (too large)
+              spread:float=100., # the asked rule's pick may differ from valley's by at most this factor
+              fallback:float=3e-3 # the rate when no rule's pick is sane: slide's pick on the full data (see above)
+             )->dict:
+    "`method`'s pick from `sugg` when it is sane, else valley's, else `fallback`: `{lr, method}`, plus a `note` saying why it fell back"
+    sane = lambda v: v is not None and band[0] <= v <= band[1]
+    v, ref = sugg.get(method), sugg.get('valley')
+    agrees = method == 'valley' or ref is None or max(v / ref, ref / v) <= spread if sane(v) else False
+    if agrees: return dict(lr=v, method=method)
+    why = (f"{method} found no rate" if v is None else f"{method}'s {v:.1e} is outside [{band[0]:.0e}, {band[1]:g}]" if not sane(v)
+           else f"{method}'s {v:.1e} and valley's {ref:.1e} differ by more than {spread:g}x")
+    if method != 'valley' and sane(ref): return dict(lr=ref, method='valley', note=f"{why}: valley's {ref:.1e} used")
+    if method != 'valley' and ref is not None: why += f", valley's {ref:.1e} is outside the band too"
+    return dict(lr=fallback, method='fallback', note=f"{why}: the default {fallback:.1e} used")
+
+# %% ../nbs/03_lr_find.ipynb #a7c1e005
+@delegates(choose_lr, but=['sugg', 'method'])
 def find_lr(learn, # a fastai `Learner`, before training
-            method:str='slide', # which rule picks the rate (see `SUGGESTERS`); valley when it finds none
+            method:str='slide', # which rule picks the rate (see `SUGGESTERS`); guarded by `choose_lr`
             num_it:int=100, # mini-batches of the mock training
             start_lr:float=1e-7, # smallest rate tried
             end_lr:float=10., # largest rate tried
-            fname:str|Path|None=None # save the plot here
+            fname:str|Path|None=None, # save the plot here
+            **kwargs # `choose_lr`'s guard: band, spread, fallback
            )->dict:
-    "Run `learn.lr_find`, plot every rule's suggestion, and return `{'lr', 'method', 'suggestions'}`"
+    "Run `learn.lr_find`, plot every rule's suggestion, and return `{'lr', 'method', 'asked', 'suggestions', 'num_it'}` (+ `note` on a fallback, also on stderr)"
     if method not in SUGGESTERS: raise ValueError(f"unknown lr_find method {method!r}: use one of {list(SUGGESTERS)}")
     import matplotlib.pyplot as plt
     learn.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it, suggest_funcs=None, show_plot=False)
     rec = learn.recorder
     sugg = _suggest(rec.lrs, rec.losses, num_it)
-    chosen = method if method in sugg else 'valley' if 'valley' in sugg else None
-    if chosen is None: raise RuntimeError(f"lr_find's {' and '.join(dict.fromkeys([method, 'valley']))} rule found no rate in {len(rec.lrs)} iterations: raise num_it")
+    pick = choose_lr(sugg, method, **kwargs)
+    if 'note' in pick: log_stderr(f"lr_find: {pick['note']} ({len(rec.lrs)} steps; a small or noisy set makes the curve unreliable)")
     lrs, losses = np.array(rec.lrs[:-5] or rec.lrs), np.array([float(l) for l in (rec.losses[:-5] or rec.losses)])
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot(lrs, losses); ax.set_xscale('log'); ax.set_xlabel('learning rate'); ax.set_ylabel('loss (smoothed)')
     for (k, v), c in zip(sugg.items(), ['C1', 'C2', 'C3', 'C4']):
         i = int(np.abs(lrs - v).argmin()) if len(lrs) else 0
-        ax.plot(v, losses[i] if len(losses) else 0, 'o', c=c, label=f"{k} {v:.1e}{' (chosen)' if k == chosen else ''}")
+        ax.plot(v, losses[i] if len(losses) else 0, 'o', c=c, label=f"{k} {v:.1e}{' (chosen)' if k == pick['method'] else ''}")
+    if pick['method'] == 'fallback': ax.axvline(pick['lr'], c='k', ls=':', label=f"default {pick['lr']:.1e} (chosen)")
     ax.legend(fontsize=8); fig.tight_layout()
     if fname:
         from mask_recog.data import save_fig
         save_fig(fig, fname)
     plt.close(fig)
-    return dict(lr=sugg[chosen], method=chosen if chosen == method else f'{chosen} ({method} found no rate)', suggestions=sugg, num_it=num_it)
+    return dict(lr=pick['lr'], method=pick['method'], asked=method, suggestions=sugg, num_it=num_it) | ({'note': pick['note']} if 'note' in pick else {})
 
 # %% ../nbs/03_lr_find.ipynb #15590911
 def record_lr(res:dict, # what `find_lr` returned

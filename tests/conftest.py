@@ -10,6 +10,13 @@ def _dataset(name):
     p = Path(root).expanduser()/name if root else None
     return p if p is not None and p.exists() else None
 
+DATA_FIXTURES = {'faces', 'scenes', 'scene_photos', 'small_real_set'}  # what differs between the two modes
+
+def pytest_collection_modifyitems(config, items):
+    "Mark `data_mode` every test that reads the data (through a fixture above): CI runs those in both modes, the rest once"
+    for item in items:
+        if DATA_FIXTURES & set(getattr(item, 'fixturenames', ())): item.add_marker(pytest.mark.data_mode)
+
 def is_full(p:Path)->bool:
     "Whether the `faces` or `scenes` fixture is the full dataset (its exact counts hold), not the sample"
     return Path(p).name in FULL.values()

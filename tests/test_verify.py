@@ -6,8 +6,9 @@ from mask_recog.detect import load_detector, read_bgr, face_crops, scan_scenes, 
 from mask_recog.verify import mine_crops, train_verifier, load_verifier
 
 SCENES = Path(os.environ['MASK_RECOG_DATA'])/'mask-scenes-571' if os.environ.get('MASK_RECOG_DATA') else None
-pytestmark = pytest.mark.skipif(SCENES is None or not SCENES.is_dir(),
-                                reason='needs the real photos of mask-scenes-571: set MASK_RECOG_DATA to the folder that holds it')
+pytestmark = [pytest.mark.data_mode,  # reads $MASK_RECOG_DATA itself
+              pytest.mark.skipif(SCENES is None or not SCENES.is_dir(),
+                                 reason='needs the real photos of mask-scenes-571: set MASK_RECOG_DATA to the folder that holds it')]
 
 # Unmatched detections of the default detector (`load_detector()`) on valid photos of mask-scenes-571 (IoU < 0.1 with every
 # labelled face), found with bench/verify_mine.py and looked at by eye; the 96 px CPU classifier calls both "without_mask".
