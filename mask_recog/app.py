@@ -20,7 +20,7 @@ from fastcore.script import call_parse
 from .core import *
 from .data import BadImage, load_rgb, claimed_pixels, IMG_EXTS
 from .detectors import MAX_FRAME_SIDE, load_detector
-from .detect import load_classifier, detect, annotate
+from .detect import load_classifier, detect, annotate, Face
 
 # %% ../nbs/08_app.ipynb #e3d761cb
 MAX_BYTES = 10 * 2**20  # default upload limit: 10 MB
@@ -272,11 +272,6 @@ JOBS = 2  # default number of uploads decoded and analyzed at once
 WAIT_S = 10.  # default seconds an upload waits for its turn before it is answered 503
 RELOAD_PIXELS = 2_000_000  # after a frame over 2 MP the detectors are loaded afresh once the server is idle: OpenCV's DNN keeps buffers sized for the largest frame it has seen
 
-def _face_json(f:dict)->dict:
-    "`f` with its landmarks as plain 1-decimal floats (float32 rounding leaves long tails)"
-    lm = f.get('landmarks')
-    return {**f, 'landmarks': None if lm is None else [[round(float(v), 1) for v in p] for p in lm]}
-
 def _load_detector(detector):
     return detector if callable(detector) else load_detector(detector, log=log_stderr)
 
@@ -326,7 +321,7 @@ def make_app(model_dir:str|Path, # classifier model folder (model.json + model.s
         t0 = time.perf_counter()
         h, w = frame.shape[:2]
         with lock: faces = detect(frame, st['det'], clf); st['large'] |= h * w > RELOAD_PIXELS
-        return {'faces': [_face_json(f) for f in faces], 'width': w, 'height': h, 'elapsed_s': round(time.perf_counter() - t0, 3),
+        return {'faces': [Face.from_dict(f).to_dict() for f in faces], 'width': w, 'height': h, 'elapsed_s': round(time.perf_counter() - t0, 3),
                 'image': data_url(annotate(frame, faces))}
 
     def job(file):

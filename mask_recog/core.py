@@ -11,10 +11,11 @@ import http.server, threading, functools, importlib.util, zlib, ctypes, platform
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'dataset_path', 'quick_run',
-           'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads', 'sample_path',
-           'export_library', 'current_umask', 'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file',
-           'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract', 'release_memory']
+__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'RELEASED', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'dataset_path',
+           'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads',
+           'sample_path', 'released_model', 'export_library', 'current_umask', 'atomic_write', 'save_json',
+           'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge',
+           'safe_extract', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -120,6 +121,13 @@ def sample_path(name:str='faces' # folder inside the package's `sample/`
                )->Path:
     "Folder `name` of the small real sample shipped with the library"
     return Path(importlib.util.find_spec('mask_recog').origin).parent/'sample'/name
+
+# %% ../nbs/00_core.ipynb #b7e1a001
+RELEASED = 'released'  # the package folder of the released model: model.json, model.int8.onnx and its card, README.md
+
+def released_model()->Path:
+    "Folder of the model released with the package (step 9's card): the default wherever a model can be named"
+    return Path(importlib.util.find_spec('mask_recog').origin).parent/RELEASED
 
 # %% ../nbs/00_core.ipynb #92d7d722
 def export_library()->bool:

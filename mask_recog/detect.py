@@ -7,6 +7,7 @@ Docs: https://mask-recog.github.io/mask_recog/detect.html.md"""
 # %% ../nbs/07_detect.ipynb #adcedc4a
 from __future__ import annotations
 import json, time
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
 from PIL import Image
@@ -20,11 +21,11 @@ from .preprocess import CROP_MARGIN, crop_box, face_crops  # face_crops also for
 from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE  # also for users: `from mask_recog.detect import load_detector, read_bgr` keeps working
 
 # %% auto #0
-__all__ = ['SPLITS', 'MIN_FACE', 'COLORS', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split', 'classifier_threshold',
-           'detect_batch', 'detect', 'load_classifier', 'annotate', 'match_boxes', 'score_detections',
-           'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid', 'fit_box_calibration',
-           'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos', 'crossfit_calibration',
-           'calibrate_cli']
+__all__ = ['SPLITS', 'MIN_FACE', 'FACE_KEYS', 'COLORS', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',
+           'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'annotate', 'match_boxes',
+           'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid',
+           'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos',
+           'crossfit_calibration', 'calibrate_cli']
 
 # %% ../nbs/07_detect.ipynb #314b6969
 SPLITS = ('train', 'valid', 'test')
@@ -140,26 +141,57 @@ def detect(frame:np.ndarray, # BGR uint8 (h, w, 3), as OpenCV reads it (gray and
     return detect_batch([frame], detector, classifier, **kwargs)[0]
 
 # %% ../nbs/07_detect.ipynb #4cfa39c7
-def load_classifier(model_dir:str|Path, # model folder (model.json + model.safetensors, and model.onnx when exported)
+def load_classifier(model_dir:str|Path|None=None, # model folder (model.json + model.safetensors and/or model.onnx, model.int8.onnx); None: the released model
                     backend:str='auto', # 'torch', 'onnx', or 'auto': ONNX Runtime when model.onnx is there and runs on `device`, else PyTorch
                     precision:str='auto', # PyTorch's number format: 'fp32', 'bf16', or 'auto' (bf16 where the hardware runs it natively)
                     device:str|None=None, # 'cuda', 'mps' or 'cpu' (default: the best available)
                     log=None # called with the warning when `auto` cannot use model.onnx (default: print to stderr)
                    ):
-    "Step 6's `Classifier` for `model_dir`; with `auto`, the ONNX export when it exists, is current, loads and ONNX Runtime can run it on `device`, else the PyTorch weights"
+    "Step 6's `Classifier` for `model_dir`; with `auto`, the ONNX export when it exists, is current, loads and ONNX Runtime can run it on `device`, else the PyTorch weights (a folder holding only model.int8.onnx, as the released model does: that)"
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', FutureWarning)  # torch.jit deprecation notes printed while fastai loads
-        from mask_recog.inference import Classifier, ort_device, ONNX_FILE
-    log = log or log_stderr
+        from mask_recog.inference import Classifier, ort_device, ONNX_FILE, INT8_FILE
+        from mask_recog.model import WEIGHTS_FILE
+    log, model_dir = log or log_stderr, Path(model_dir) if model_dir is not None else released_model()
     dev = best_device(device)
     if backend == 'torch': return Classifier(model_dir, 'torch', device=dev, precision=precision)
     if backend != 'auto': return Classifier(model_dir, backend, device=device)  # ONNX Runtime: its own default device (`ort_device`)
     ort_ok = dev == 'cpu' or (dev.startswith('cuda') and ort_device() == 'cuda')  # else PyTorch on the GPU beats ONNX Runtime on the CPU
-    if ort_ok and (Path(model_dir)/ONNX_FILE).exists():
+    if ort_ok and (model_dir/ONNX_FILE).exists():
         try: return Classifier(model_dir, 'onnx', device=dev)
         except (ValueError, FileNotFoundError) as e: log(f'warning: {e}; using the PyTorch weights instead')  # stale or damaged: the weights beside it still serve
+    if not (model_dir/WEIGHTS_FILE).exists() and (model_dir/INT8_FILE).exists(): return Classifier(model_dir, 'onnx', int8=True, device=dev if ort_ok else None)
     return Classifier(model_dir, 'torch', device=dev, precision=precision)
+
+# %% ../nbs/07_detect.ipynb #c8f1ace1
+FACE_KEYS = ('box', 'score', 'label', 'prob_with_mask', 'landmarks', 'prob_face', 'face', 'track', 'track_label', 'tracked')  # the JSON form's keys, in order; the first five always
+
+@dataclass
+class Face:
+    "One face of an image or a frame; `to_dict` is its one JSON form (the command line's lines, the server's answers, the Python API)"
+    box:list # [x, y, w, h] in pixels of the frame
+    score:float # the detector's confidence that it is a face
+    label:str|None=None # 'with_mask' or 'without_mask'; None: not classified
+    prob_with_mask:float|None=None # the classifier's probability of `with_mask`
+    landmarks:list|None=None # five [x, y] points (eyes, nose tip, mouth corners) where the detector gives them
+    prob_face:float|None=None # a verifier's probability that it is a face (`verifier=`)
+    face:bool|None=None # whether that verifier takes it for a face
+    track:int|None=None # its track's number, when faces are followed across frames
+    track_label:str|None=None # that track's label, smoothed over frames
+    tracked:bool|None=None # True where the box is the track's prediction, not a detection
+
+    @classmethod
+    def from_dict(cls, d:dict # a face as `detect` or a `Tracker` gives it (extra keys are ignored)
+                 )->Face:
+        "The `Face` of a face dict"
+        return cls(**{k: d[k] for k in FACE_KEYS if k in d})
+
+    def to_dict(self)->dict:
+        "The one JSON form: `box`, `score`, `label`, `prob_with_mask`, `landmarks` always, the other keys when they have a value"
+        d = {k: getattr(self, k) for k in FACE_KEYS}
+        if d['landmarks'] is not None: d['landmarks'] = [[round(float(v), 1) for v in p] for p in d['landmarks']]  # float32's long tails
+        return {k: v for i, (k, v) in enumerate(d.items()) if i < 5 or v is not None}
 
 # %% ../nbs/07_detect.ipynb #4e3d75d5
 COLORS = {'with_mask': (40, 170, 40), 'without_mask': (40, 40, 220), None: (0, 140, 255)}  # BGR box colours by label

@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/streams.html.md"""
 
 # %% auto #0
 __all__ = ['LIVE_KINDS', 'FILE_QUEUE', 'StreamReader', 'unique_names', 'StreamSet', 'process_streams', 'DetectOutput',
-           'face_json', 'detect_options', 'detect_input', 'detect_streams', 'detect_cli']
+           'face_json', 'detect_options', 'detect_every_for', 'watch', 'detect_input', 'detect_streams', 'detect_cli']
 
 # %% ../nbs/07c_streams.ipynb #37a36abb
 # no `from __future__ import annotations` here: `delegates` hands `detect_options`' flags on with their annotations, which argparse needs as types, not strings
@@ -19,7 +19,7 @@ from fastcore.meta import delegates
 from .core import *
 from .data import BadImage, IMG_EXTS
 from .detectors import FrameReader, load_detector, VIDEO_EXTS
-from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold, MIN_FACE
+from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold, MIN_FACE, Face
 from .track import Tracker, annotate_tracks, DETECT_EVERY
 
 # %% ../nbs/07c_streams.ipynb #5b4f4fde
@@ -207,8 +207,8 @@ class DetectOutput:
 # %% ../nbs/07c_streams.ipynb #7db5ad4f
 def face_json(f:dict # a face of `detect` (or of a `Tracker`)
              )->dict:
-    "The keys of face `f` that `mask-recog-detect` prints (`track`, `track_label` and `tracked` with --events or --detect-every)"
-    return {k: f[k] for k in ('box', 'score', 'label', 'prob_with_mask', 'prob_face', 'face', 'track', 'track_label', 'tracked') if k in f}
+    "Face `f` in its one JSON form, `Face.to_dict()`: what `mask-recog-detect` prints and the server answers"
+    return Face.from_dict(f).to_dict()
 
 # %% ../nbs/07c_streams.ipynb #8eeb1f8b
 def _error_line(src, i, t, e):
@@ -250,6 +250,35 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
     if keep_non_faces and not verifier: raise ValueError('--keep-non-faces marks what --verifier rejects: give --verifier too')
     return o
 
+# %% ../nbs/07c_streams.ipynb #d7a1c001
+def detect_every_for(kind:str, # the input's kind, `input_kind`: 'image', 'folder', 'video', 'camera' or 'stream'
+                     detect_every:int|None=None # asked for; None: the default
+                    )->int:
+    "How often the detector runs on an input of `kind`: `detect_every` when given, else `DETECT_EVERY` for frames in time, 1 for images"
+    if detect_every is not None: return detect_every
+    return 1 if kind in ('image', 'folder') else DETECT_EVERY
+
+# %% ../nbs/07c_streams.ipynb #d7a1c003
+def watch(reader, # a `FrameReader` (or any iterable of `(source, index, time, frame, error)` with an `fps`)
+          detector, # frame → detections (`load_detector`)
+          classifier, # step 6's `Classifier` (`load_classifier`)
+          every:int=1, # process one frame in this many
+          detect_every:int=1, # run the detector on one processed frame in this many; the tracker predicts the others (needs `tracker`)
+          tracker:Tracker|None=None, # follows faces across frames and makes events (None: every frame on its own)
+          **gates # `detect_batch`'s gates: min_face, verifier, keep_rejected, calibration
+         ):
+    "Every frame of `reader`: `(source, index, time, frame, faces, events, error)`; `faces` is None for a frame not processed (`every`), `frame` None for one that could not be read"
+    if detect_every > 1 and tracker is None: raise ValueError('detect_every > 1 follows faces between detections: it needs a tracker')
+    for src, i, t, frame, error in reader:
+        if error is not None: yield src, i, t, None, None, [], error; continue
+        if i % every: yield src, i, t, frame, None, [], None; continue
+        if detect_every > 1 and not tracker.due(i, every * detect_every): yield src, i, t, frame, tracker.predict(i, frame), [], None; continue  # the tracks' predicted boxes
+        try: faces = detect(frame, detector, classifier, **gates)
+        except (BadImage, ValueError, cv2.error) as e: yield src, i, t, frame, None, [], e; continue
+        evs = []
+        if tracker is not None: tracker.fps = getattr(reader, 'fps', None) or 25.; evs = tracker.update(faces, i, t, frame)  # faces gain `track`
+        yield src, i, t, frame, faces, evs, None
+
 # %% ../nbs/07c_streams.ipynb #2f916591
 @delegates(detect_options)
 def detect_input(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
@@ -264,8 +293,7 @@ def detect_input(model_dir:str, # classifier model folder (model.json + model.sa
         reader = FrameReader(input, retries=opts.retries, log=log_stderr)
         output = DetectOutput(opts.out, reader.kind, input)
         cal = load_calibration(opts.calibration) if opts.calibration else None
-        detect_every, every, events = opts.detect_every, opts.every, opts.events
-        if detect_every is None: detect_every = 1 if reader.kind in ('image', 'folder') else DETECT_EVERY  # the measured default for frames of a video, camera or stream; an image is one frame
+        every, events, detect_every = opts.every, opts.events, detect_every_for(reader.kind, opts.detect_every)
         for flag, on in (('--events', events), ('--detect-every', detect_every > 1)):
             if on and reader.kind in ('image', 'folder'): raise ValueError(f"{flag} follows faces across the frames of a video, camera or stream; {input} is {'an image' if reader.kind == 'image' else 'a folder of images'}")
         det, clf = load_detector(opts.detector, log_stderr, opts.tile_above), load_classifier(model_dir, device=opts.device, log=log_stderr)
@@ -281,15 +309,12 @@ def detect_input(model_dir:str, # classifier model folder (model.json + model.sa
     n_read = n_done = n_faces = n_bad = 0; faces, err = [], None
     t0 = t_log = time.perf_counter()
     try:
-        for src, i, t, frame, error in reader:
+        for src, i, t, frame, found, evs, error in watch(reader, det, clf, every, detect_every, tracker, calibration=cal, **gates):
             n_read += 1
-            if error is not None: n_bad += 1; log_stderr(f'skipped {src}: {error}'); _error_line(src, i, t, error); continue
-            if i % every == 0:
-                if detect_every > 1 and not tracker.due(i, every * detect_every): faces, evs = tracker.predict(i, frame), []  # the tracks' predicted boxes
-                else:
-                    try: faces = detect(frame, det, clf, calibration=cal, **gates)
-                    except (BadImage, ValueError, cv2.error) as e: n_bad += 1; log_stderr(f'skipped frame {i} of {src}: {e}'); _error_line(src, i, t, e); continue
-                    if tracker is not None: tracker.fps = reader.fps or 25.; evs = tracker.update(faces, i, t, frame)  # faces gain `track`
+            if error is not None:
+                n_bad += 1; log_stderr(f'skipped {src}: {error}' if frame is None else f'skipped frame {i} of {src}: {error}'); _error_line(src, i, t, error); continue
+            if found is not None:
+                faces = found
                 print(json.dumps({'source': src, 'frame': i, 'time': t, 'faces': [face_json(f) for f in faces]}), flush=True)
                 for ev in (evs if events else []): print(json.dumps(ev), flush=True)
                 n_done += 1; n_faces += len(faces)
