@@ -15,6 +15,7 @@ def skip_said(t:str):
     "The first 'skip', 'skipping', 'skipped' in output `t`, other than a count of none ('0 skipped')"
     return next((m for m in SKIP.finditer(t) if not re.search(r'(?:^|[^\d.,])0 $', t[max(0, m.start() - 12):m.start()])), None)
 N_FACES = 4094  # rows of face-mask-4k's manifest
+RELEASE_BUDGET = 12_000_000  # bytes the released model may add to the wheel (issue 23: 12 MB)
 
 def tst_flags()->list[str]:
     "The nbdev test flags (`tst_flags` in pyproject.toml): cells marked with them are left out of test runs"
@@ -32,7 +33,12 @@ def check_wheel(wheel:str)->int:
     faces = {c: sum(n.startswith(f'mask_recog/sample/faces/{c}/') for n in names) for c in ['with_mask', 'without_mask']}
     print(f'wheel {Path(wheel).name}: {len(names)} files, {len(sample)} of them in mask_recog/sample '
           f"({faces['with_mask']} with_mask, {faces['without_mask']} without_mask faces)")
+    z = zipfile.ZipFile(wheel)
+    rel = {i.filename: i.compress_size for i in z.infolist() if i.filename.startswith('mask_recog/released/')}
+    print(f'released model in the wheel: {", ".join(sorted(rel))}: {sum(rel.values()) / 1e6:.1f} MB compressed (budget {RELEASE_BUDGET / 1e6:.0f} MB)')
     ok = True
+    if not {'mask_recog/released/model.json', 'mask_recog/released/model.int8.onnx'} <= set(rel): print('FAIL: the wheel lacks the released model (mask_recog/released/model.json, model.int8.onnx)'); ok = False
+    if sum(rel.values()) > RELEASE_BUDGET: print(f'FAIL: the released model adds {sum(rel.values()) / 1e6:.1f} MB to the wheel, over its budget'); ok = False
     if missing: print('FAIL: the wheel lacks', len(missing), 'files of mask_recog/:', *missing[:10]); ok = False
     if not all(faces.values()): print('FAIL: the wheel holds no sample faces of one class or both (mask_recog/sample/faces/...)'); ok = False
     return 0 if ok else 1

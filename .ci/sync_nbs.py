@@ -22,7 +22,8 @@ def code(s): return dict(cell_type='code', execution_count=None, id=uuid.uuid4()
 
 def sync(nb):
     cells = nb['cells']
-    i = next(k for k, c in enumerate(cells) if src(c).startswith('#| default_exp'))
+    i = next((k for k, c in enumerate(cells) if src(c).startswith('#| default_exp')), None)
+    if i is None: return nb  # a results page: it exports nothing and installs nothing (it reads what the package ships)
     nxt = src(cells[i+1]) if i + 1 < len(cells) else ''
     if 'google.colab' in nxt or '!pip install' in nxt:
         if nxt != INSTALL: cells[i+1]['source'] = lines(INSTALL); cells[i+1]['outputs'] = []
