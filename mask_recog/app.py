@@ -1,4 +1,4 @@
-"""A one-page web app, `mask-recog-serve MODEL_DIR`: upload a photo or take one with the webcam, get the annotated image and the faces as JSON.
+"""A one-page web app, `mask-recog-serve [--model DIR]`: upload a photo or take one with the webcam, get the annotated image and the faces as JSON.
 
 Docs: https://mask-recog.github.io/mask_recog/app.html.md"""
 
@@ -20,7 +20,7 @@ from fastcore.script import call_parse
 from .core import *
 from .data import BadImage, load_rgb, claimed_pixels, IMG_EXTS
 from .detectors import MAX_FRAME_SIDE, load_detector
-from .detect import load_classifier, detect, annotate, Face
+from .detect import load_classifier, detect, annotate, Face, MIN_FACE
 
 # %% ../nbs/08_app.ipynb #e3d761cb
 MAX_BYTES = 10 * 2**20  # default upload limit: 10 MB
@@ -282,7 +282,7 @@ def _hosts(allowed)->list[str]|None:
     if not (names := [h for h in names if h]): raise ValueError(f'allowed hosts {allowed!r}: name at least one host (or * for any)')
     return names
 
-def make_app(model_dir:str|Path, # classifier model folder (model.json + model.safetensors; model.onnx is used when current)
+def make_app(model_dir:str|Path|None=None, # classifier model folder (model.json + model.safetensors; model.onnx is used when current); None: the released model
              detector=None, # a detector (frame → detections), or a spec for `load_detector` (default: YuNet + the masked-face SSD)
              max_bytes:int=MAX_BYTES, # upload limit in bytes
              classifier=None, # an already loaded classifier to use instead of loading `model_dir`'s
@@ -320,7 +320,7 @@ def make_app(model_dir:str|Path, # classifier model folder (model.json + model.s
         frame = read_upload(file.file.read(max_bytes + 1), file.content_type, file.filename, max_bytes, max_pixels, max_side)
         t0 = time.perf_counter()
         h, w = frame.shape[:2]
-        with lock: faces = detect(frame, st['det'], clf); st['large'] |= h * w > RELOAD_PIXELS
+        with lock: faces = detect(frame, st['det'], clf, min_face=MIN_FACE); st['large'] |= h * w > RELOAD_PIXELS  # the command line's and the API's gate
         return {'faces': [Face.from_dict(f).to_dict() for f in faces], 'width': w, 'height': h, 'elapsed_s': round(time.perf_counter() - t0, 3),
                 'image': data_url(annotate(frame, faces))}
 
@@ -400,7 +400,7 @@ class Demo:
         self.server.should_exit = True; self.thread.join(timeout)
 
 # %% ../nbs/08_app.ipynb #2cd49a49
-def serve(model_dir:str|Path, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
+def serve(model_dir:str|Path|None=None, # classifier model folder (model.json + model.safetensors; model.onnx is used when present); None: the released model
           port:int=7860, # TCP port (0: any free one)
           host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)
           detector=None, # as for `make_app` (default: YuNet + the masked-face SSD)
@@ -444,7 +444,7 @@ def serve(model_dir:str|Path, # classifier model folder (model.json + model.safe
 
 # %% ../nbs/08_app.ipynb #fc5f18c0
 @call_parse
-def serve_cli(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
+def serve_cli(model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
               host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)
               port:int=7860, # TCP port
               detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD)
@@ -465,5 +465,5 @@ def serve_cli(model_dir:str, # classifier model folder (model.json + model.safet
     if wait_s < 0: raise SystemExit(f'mask-recog-serve: --wait-s {wait_s:g}: must be 0 or more')
     if not 0 <= port <= 65535: raise SystemExit(f'mask-recog-serve: --port {port}: must be 0 to 65535')
     sleep_idle_threads()  # before torch loads
-    try: serve(model_dir, port, host, detector, max_mb, device, False, allowed_hosts, api_docs, max_mp, jobs, wait_s, max_side)
+    try: serve(model, port, host, detector, max_mb, device, False, allowed_hosts, api_docs, max_mp, jobs, wait_s, max_side)
     except (FileNotFoundError, ValueError, RuntimeError, OSError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-serve: {e}')

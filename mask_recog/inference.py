@@ -613,10 +613,10 @@ def expand_inputs(inputs:list # files, folders (searched recursively) and glob p
 
 # %% ../nbs/06_inference.ipynb #19dc01e3
 @call_parse
-def predict_cli(model_dir:str, # model folder (model.json + model.safetensors, or model.onnx)
-                *inputs:str, # image files, folders (searched recursively) or glob patterns
-                backend:str='torch', # 'torch' or 'onnx'
-                int8:bool=False, # with --backend onnx: the int8 model
+def predict_cli(*inputs:str, # image files, folders (searched recursively) or glob patterns
+                model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
+                backend:str='auto', # 'auto' (ONNX Runtime when the folder holds an export, as mask-recog-detect), 'torch' or 'onnx'
+                int8:bool=False, # the int8 ONNX model (model.int8.onnx)
                 bs:int=64, # images per batch
                 threshold:float=None, # decision threshold on prob_with_mask (default: the model's)
                 device:str=None, # cuda, mps or cpu (default: best available)
@@ -624,7 +624,12 @@ def predict_cli(model_dir:str, # model folder (model.json + model.safetensors, o
                ):
     "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}; exit status 0 when every input was classified, 1 when any failed"
     if not inputs: raise SystemExit('mask-recog-predict: no INPUT given (files, folders or globs)')
-    try: clf = Classifier(model_dir, backend, int8, device, bs, threshold, precision=precision)
+    try:
+        if int8 or backend == 'onnx': clf = Classifier(model or released_model(), 'onnx', int8, device, bs, threshold)
+        else:
+            from mask_recog.detect import load_classifier  # the choice every door makes (step 7, a later module)
+            clf = load_classifier(model, backend, precision, device)
+            clf.bs, clf.threshold = bs, clf.threshold if threshold is None else float(threshold)
     except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-predict: {e}')
     todo, n_ok = expand_inputs(inputs), 0
     for s in range(0, len(todo), bs):

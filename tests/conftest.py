@@ -80,10 +80,10 @@ def console_script(name:str, module:str, fn:str, tmp:Path)->list[str]:
 
 @contextlib.contextmanager
 def serving(cmd:list, model_dir:Path, env:dict, log:Path, timeout:float=60):
-    "`cmd MODEL_DIR --port P` started in its own process, once /healthz answers: yields `(url, port, process, health)`; stopped on exit"
+    "`cmd --model MODEL_DIR --port P` started in its own process, once /healthz answers: yields `(url, port, process, health)`; stopped on exit"
     port = free_port()
     with open(log, 'w') as f:
-        p = subprocess.Popen([*cmd, str(model_dir), '--port', str(port)], stdout=f, stderr=subprocess.STDOUT, env=env,
+        p = subprocess.Popen([*cmd, '--model', str(model_dir), '--port', str(port)], stdout=f, stderr=subprocess.STDOUT, env=env,
                              cwd=Path(__file__).resolve().parents[1])
     url, t0 = f'http://127.0.0.1:{port}', time.monotonic()
     try:

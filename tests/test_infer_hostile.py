@@ -48,9 +48,9 @@ def test_predict_bomb_png_memory_is_bounded(env):
     "An 8 KB PNG of 8000×8000 pixels (under the 64-megapixel cap) is classified at a bounded cost"
     bomb = env['tmp']/'bomb.png'; Image.new('1', (8000, 8000)).save(bomb, optimize=True)
     assert bomb.stat().st_size < 20_000
-    rc0, out0, err0, base, _ = run(env['predict'], env['model'], env['face'], '--device', 'cpu')
+    rc0, out0, err0, base, _ = run(env['predict'], '--model', env['model'], env['face'], '--device', 'cpu')
     assert rc0 == 0, err0
-    rc, out, err, peak, _ = run(env['predict'], env['model'], bomb, '--device', 'cpu')
+    rc, out, err, peak, _ = run(env['predict'], '--model', env['model'], bomb, '--device', 'cpu')
     [o] = lines(out)
     assert rc == 0 and o['path'] == str(bomb) and o['label'] in ('with_mask', 'without_mask'), (rc, out, err)
     print(f'predict peak RSS: {base:.0f} MB on one photo, {peak:.0f} MB on the bomb')
@@ -62,7 +62,7 @@ def test_predict_fifo_and_broken_files(env):
     d = env['tmp']/'mixed'; d.mkdir()
     shutil.copy(env['face'], d/'a.jpg'); os.mkfifo(d/'fifo.jpg'); (d/'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0 not really a jpeg')
     os.symlink(d/'gone.jpg', d/'dangling.jpg')
-    rc, out, err, _, secs = run(env['predict'], env['model'], d, d/'fifo.jpg', '--device', 'cpu', timeout=120)
+    rc, out, err, _, secs = run(env['predict'], '--model', env['model'], d, d/'fifo.jpg', '--device', 'cpu', timeout=120)
     got = [(Path(o['path']).name, o.get('error')) for o in lines(out)]
     assert [n for n, _ in got] == ['a.jpg', 'broken.jpg', 'dangling.jpg', 'fifo.jpg', 'fifo.jpg'], got
     errs = dict(got)
@@ -77,12 +77,12 @@ def test_predict_damaged_onnx_is_one_line(env, name, how):
     "`--backend onnx` on a damaged export exits non-zero with one line naming the file; the PyTorch backend beside it still works"
     good = (env['model']/'model.onnx').read_bytes()
     m = damaged(env, name, good[:len(good) // 2] if how == 'truncated' else np.random.default_rng(1).bytes(20_000))
-    rc, out, err, _, _ = run(env['predict'], m, env['face'], '--backend', 'onnx', *(['--int8'] if 'int8' in name else []))
+    rc, out, err, _, _ = run(env['predict'], '--model', m, env['face'], '--backend', 'onnx', *(['--int8'] if 'int8' in name else []))
     assert rc != 0 and out == '', (rc, out)
     assert err.strip().startswith(f'mask-recog-predict: {m/name}: damaged') and len(err.strip().splitlines()) == 1, err
     assert 'Traceback' not in err
     if how == 'random' and name == 'model.onnx':
-        rc, out, err, _, _ = run(env['predict'], m, env['face'], '--device', 'cpu')  # torch: the weights are fine
+        rc, out, err, _, _ = run(env['predict'], '--model', m, env['face'], '--device', 'cpu')  # torch: the weights are fine
         assert rc == 0 and lines(out)[0]['label'], err
 
 def test_detect_damaged_onnx_falls_back(env, detector_models, scenes, scene_photos):

@@ -24,7 +24,7 @@ def env(small_real_set, tmp_path_factory):
 
 def test_predict(env):
     imgs = env['imgs']
-    r = run(env['predict'], env['model'], imgs, imgs/'missing.jpg', imgs/'*.gif')
+    r = run(env['predict'], '--model', env['model'], imgs, imgs/'missing.jpg', imgs/'*.gif')
     assert r.returncode == 1 and '3 of 7 inputs could not be classified' in r.stderr, r.stderr  # any failed input: exit status 1
     out = {o['path']: o for o in lines(r.stdout)}
     names = ['broken.jpg'] + [f"{'sub/' if i % 2 else ''}face {i}{f.suffix}" for i, f in enumerate(env['real'])]
@@ -40,16 +40,16 @@ def test_predict(env):
     env['torch'] = {o['path']: o['prob_with_mask'] for o in good}
 
 def test_nothing_readable(env):
-    r = run(env['predict'], env['model'], env['imgs']/'broken.jpg', env['imgs']/'nope')
+    r = run(env['predict'], '--model', env['model'], env['imgs']/'broken.jpg', env['imgs']/'nope')
     assert r.returncode != 0 and len(lines(r.stdout)) == 2 and all('error' in o for o in lines(r.stdout))
     assert 'no image could be classified' in r.stderr and 'Traceback' not in r.stderr
 
 def test_clear_errors(env):
     "Errors before any image is read end the command with a one-line message (checked in-process: each process costs seconds of imports)"
     from mask_recog.inference import predict_cli, export_cli
-    with pytest.raises(SystemExit, match='no such model folder'): predict_cli(str(env['tmp']/'no-model'), str(env['imgs']))
-    with pytest.raises(SystemExit, match='no INPUT given'): predict_cli(str(env['model']))
-    with pytest.raises(SystemExit, match="'fp16' needs device='cuda'"): predict_cli(str(env['model']), str(env['imgs']), precision='fp16', device='cpu')
+    with pytest.raises(SystemExit, match='no such model folder'): predict_cli(str(env['imgs']), model=str(env['tmp']/'no-model'))
+    with pytest.raises(SystemExit, match='no INPUT given'): predict_cli(model=str(env['model']))
+    with pytest.raises(SystemExit, match="'fp16' needs device='cuda'"): predict_cli(str(env['imgs']), model=str(env['model']), backend='torch', precision='fp16', device='cpu')
     with pytest.raises(SystemExit, match='pass --onnx'): export_cli(str(env['model']))
     with pytest.raises(SystemExit, match='int8 needs data'): export_cli(str(env['model']), onnx=True, int8=True)
 
@@ -65,7 +65,7 @@ def test_export_int8_and_predict(env, small_real_set, capsys):
     assert {'accuracy_fp32', 'accuracy_int8', 'accuracy_change', 'label_agreement'} <= set(rep)
     # the exported files serve the command (in-process here: another process would cost seconds of imports)
     from mask_recog.inference import predict_cli, Classifier
-    assert predict_cli(str(env['model']), str(env['imgs']), backend='onnx', int8=True) == 1  # imgs holds broken.jpg
+    assert predict_cli(str(env['imgs']), model=str(env['model']), backend='onnx', int8=True) == 1  # imgs holds broken.jpg
     out = lines(capsys.readouterr().out)
     good = [o for o in out if 'error' not in o]
     assert len(good) == 4 and len(out) == 5
@@ -80,7 +80,7 @@ def test_precision(env, capsys):
     from mask_recog.inference import predict_cli, Classifier, bf16_prob_bound, as_rgb
     out = {}
     for prec in ['fp32', 'bf16']:
-        assert predict_cli(str(env['model']), str(env['imgs']), precision=prec, device='cpu') == 1  # imgs holds broken.jpg
+        assert predict_cli(str(env['imgs']), model=str(env['model']), backend='torch', precision=prec, device='cpu') == 1  # imgs holds broken.jpg
         out[prec] = {o['path']: o['prob_with_mask'] for o in lines(capsys.readouterr().out) if 'error' not in o}
     clf, files = Classifier(env['model'], device='cpu'), sorted(out['fp32'])
     ref = {o['item']: o['prob_with_mask'] for o in clf.predict(files)}

@@ -97,7 +97,7 @@ def damaged(model:Path, case:str)->Path:
 def test_predict_refuses_damaged_model(model, face, case):
     from mask_recog.inference import predict_cli
     d = damaged(model, case)
-    with pytest.raises(SystemExit) as e: predict_cli(str(d), str(face))
+    with pytest.raises(SystemExit) as e: predict_cli(str(face), model=str(d))
     msg = one_line(str(e.value), 'mask-recog-predict')
     _, fname, says = DAMAGE[case]
     assert f'mask-recog-predict: {d/fname}: ' in msg and says in msg, msg
@@ -108,7 +108,7 @@ def test_predict_refuses_damaged_model(model, face, case):
 def test_predict_process_exits_nonzero(model, face, cmds, case):
     "As a process: exit 1, one line on stderr naming the file, nothing on stdout (a size of 100000 once took 21 GB and the kernel's OOM killer)"
     d = damaged(model, case)
-    r = run(cmds['predict'], d, face)
+    r = run(cmds['predict'], '--model', d, face)
     assert r.returncode == 1 and r.stdout == '', (r.returncode, r.stdout, r.stderr[-3000:])
     msg = one_line(r.stderr.strip().splitlines()[-1], 'mask-recog-predict')
     assert str(d/DAMAGE[case][1]) in msg and not [l for l in r.stderr.splitlines() if 'Traceback' in l], r.stderr[-3000:]
