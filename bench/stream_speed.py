@@ -50,9 +50,9 @@ def run(K, reclassify=False):
     t0 = time.perf_counter()
     for video, labels, moved, _ in pans:
         tk = Tracker(threshold=clf.threshold, fps=FPS)
-        for _, i, t, frame, _ in FrameReader(video):
+        for _, i, t, pos, frame, _ in FrameReader(video):
             if K == 1 or tk.due(i, K):
-                faces = detect(frame, det, clf); tk.update(faces, i, t, frame); runs += 1
+                faces = detect(frame, det, clf); tk.update(faces, i, t, frame, pos); runs += 1
             else:
                 faces = tk.predict(i, frame)
                 if reclassify and faces:

@@ -39,7 +39,7 @@ def one_by_one():
     "Today's path: each video on its own, frame by frame through `detect`; frames processed and seconds"
     n, t0 = 0, time.perf_counter()
     for v in videos:
-        for _, i, t, frame, _ in FrameReader(v): detect(frame, det, clf); n += 1
+        for *_, frame, _ in FrameReader(v): detect(frame, det, clf); n += 1
     return n, time.perf_counter() - t0
 
 def together(K):
@@ -57,7 +57,7 @@ def together(K):
 print(f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start; '
       f'OpenCV threads {cv2.getNumThreads()}, OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS")}')
 print(f'{a.streams} streams of {a.frames} frames 640×480 across {", ".join(Path(q).name for q in photos)}; classifier: {clf}')
-detect(next(iter(FrameReader(videos[0])))[3], det, clf)  # warm-up: the models' first calls
+detect(next(iter(FrameReader(videos[0])))[4], det, clf)  # warm-up: the models' first calls
 n, dt = one_by_one()
 base = n / dt / a.streams
 print(f'today, one stream at a time: {n / dt:6.1f} frames/s in all, {base:5.1f} per stream with {a.streams} on the box  (1.00×)', flush=True)

@@ -28,8 +28,9 @@ class Results:
                  faces:list, # `Face`s
                  source:str|None=None, # the file, URL or input it came from
                  frame:int|None=None, # its index in a video, camera or stream (0 for an image)
-                 time:float|None=None, # seconds into a video file, or the Unix time of a live frame
-                 events:list|None=None # the track events this frame made (`Tracker`)
+                 time:float|None=None, # the clock: Unix time in seconds when the frame was read (`FrameReader`)
+                 events:list|None=None, # the track events this frame made (`Tracker`)
+                 pos:float|None=None # its position in the video, camera or stream, seconds (None for an image)
                 ): store_attr(); self.events = events or []
     def __len__(self): return len(self.faces)
     def __iter__(self): return iter(self.faces)
@@ -41,8 +42,8 @@ class Results:
 # %% ../nbs/09_api.ipynb #f172de4d
 @patch
 def to_dict(self:Results)->dict:
-    "The JSON form, as `mask-recog-detect` prints it for a frame: `{source, frame, time, faces}` (+ `events` when there are any)"
-    return {'source': self.source, 'frame': self.frame, 'time': self.time, 'faces': [f.to_dict() for f in self.faces],
+    "The JSON form, as `mask-recog-detect` prints it for a frame: `{source, frame, time, pos, faces}` (+ `events` when there are any)"
+    return {'source': self.source, 'frame': self.frame, 'time': self.time, 'pos': self.pos, 'faces': [f.to_dict() for f in self.faces],
             **({'events': self.events} if self.events else {})}
 
 @patch
@@ -124,10 +125,10 @@ def _images(source)->list:
         try: return [(s, _url_image(s), None)]
         except (BadImage, OSError, ValueError) as e: return [(s, None, str(e))]
     p = Path(s).expanduser()
-    if p.is_dir(): return [(f, fr, err) for f, _, _, fr, err in FrameReader(p)]
+    if p.is_dir(): return [(f, fr, err) for f, *_, fr, err in FrameReader(p)]
     if not p.exists(): raise FileNotFoundError(f'{s}: no such file or folder')
     if p.suffix.lower() not in IMG_EXTS: raise ValueError(f'{s}: not an image ({p.suffix}); `track` reads videos, cameras and streams')
-    return [(f, fr, err) for f, _, _, fr, err in FrameReader(p)]
+    return [(f, fr, err) for f, *_, fr, err in FrameReader(p)]
 
 # %% ../nbs/09_api.ipynb #087786bd
 @patch
@@ -157,8 +158,8 @@ def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream
     if reader.kind in ('image', 'folder'): raise ValueError(f'{source}: an image or a folder; `track` follows faces across the frames of a video, camera or stream (use `predict`)')
     tracker = Tracker(camera=camera or str(source), threshold=classifier_threshold(self.classifier), crops_dir=best_crops)
     try:
-        for src, i, t, frame, faces, evs, err in watch(reader, self.detector, self.classifier, every, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
+        for src, i, t, p, frame, faces, evs, err in watch(reader, self.detector, self.classifier, every, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
             if err is not None: log_stderr(f'skipped frame {i} of {src}: {err}'); continue
-            if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, evs)
+            if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, evs, p)
     finally: reader.close()
     yield Results(None, [], str(source), None, None, tracker.finish())

@@ -13,8 +13,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.script import call_parse
-from fastprogress.fastprogress import progress_bar
 from .core import *
+from .progress import show_progress
 from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_box  # crop_box, CROP_MARGIN also for users: `from mask_recog.data import crop_box, CROP_MARGIN` keeps working
 from .images import IMG_EXTS, MAX_PIXELS, MAX_FILE_BYTES, BadImage, to_rgb, file_problem, load_rgb, claimed_pixels  # step 0b; also for users: `from mask_recog.data import load_rgb` keeps working
 from .groups import MAX_DIST, SPLITS, SPLIT_DIRS, phash_pair, near_pairs, UnionFind, file_refs, group_rows, split_of, declared_split, assign_splits, keep_splits  # step 0c; likewise
@@ -411,7 +411,7 @@ def _inspect_all(scans:list, reusable:dict, out:Path, cache_side:int, min_side:i
     if jobs:
         it = (map(_inspect_job, jobs) if workers == 1 or len(jobs) < 64 else
               ProcessPoolExecutor(workers, initializer=_orphan_watch, initargs=(os.getpid(),)).map(_inspect_job, jobs, chunksize=16))
-        for name, r in zip(names, progress_bar(it, total=len(jobs), leave=False) if progress else it): rows += [{**x, 'source': name} for x in r]
+        for r, name in zip(show_progress(it, progress, len(jobs), 'files'), names): rows += [{**x, 'source': name} for x in r]
     return rows, n_files - len(jobs)
 
 def _frame(rows:list, order:dict)->pd.DataFrame:
@@ -433,7 +433,7 @@ def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET`
             min_side:int=MIN_SIDE, # flag images with a shorter side below this
             mapping:dict|None=None, # label overrides, e.g. `{'covered': 'with_mask'}`
             workers:int|None=None, # processes decoding images (default: all cores)
-            progress:bool=True # show a progress bar
+            progress:bool=True # show a progress bar of the files inspected (on stderr, `show_progress`)
            )->pd.DataFrame:
     "Validate, de-duplicate and split `source` (or several, merged); writes `out/manifest.csv`, `out/report.json` and `out/cache/`; returns the manifest"
     t0 = time.perf_counter()

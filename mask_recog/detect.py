@@ -14,6 +14,7 @@ from PIL import Image
 from fastcore.script import call_parse
 from fastcore.meta import delegates
 from .core import *
+from .progress import show_progress
 from .images import BadImage, load_rgb
 from .groups import MAX_DIST, near_pairs, phash_pair, UnionFind
 from .data import scan_yolo, scan_voc, source_kind
@@ -266,6 +267,7 @@ def evaluate_detection(scenes_dir:str|Path, # a labelled scene set, YOLO (e.g. m
                        classifier=None, # for found-and-correct (None: detection only)
                        iou:tuple=(0.5, 0.3), # IoU thresholds a detection must reach to match a labelled face
                        splits:tuple|None=None, # only photos of these splits (`photo_split`), e.g. ('valid', 'test'); None: all
+                       progress:bool=False, # show a progress bar of the photos on stderr
                        **kwargs # passed to `detect` (margin, confirm_below, confirm_prob)
                       )->dict:
     "Detection (and classification) scores of `detector` on `scenes_dir`, with per-photo records"
@@ -276,7 +278,7 @@ def evaluate_detection(scenes_dir:str|Path, # a labelled scene set, YOLO (e.g. m
         if splits is None or photo_split(it['path']) in splits: by_path.setdefault(it['path'], []).append(it)
     if not by_path: raise ValueError(f"{scenes_dir}: no labelled faces{'' if splits is None else ' in ' + ', '.join(splits)}")
     records, skipped, t = [], [], time.perf_counter()
-    for p, its in by_path.items():
+    for p, its in show_progress(by_path.items(), progress, len(by_path), 'photos'):
         try: frame = read_bgr(scenes_dir/p)
         except BadImage as e: skipped.append(f'{p}: {e}'); continue
         h, w = frame.shape[:2]
@@ -445,12 +447,12 @@ def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/â€¦, labels/â
                   iou:float=0.3, # detections matching a labelled face at least this much are used
                   device:str=None, # cuda, mps or cpu (default: best available)
                  ):
-    "Fit how a labelled scene set draws face boxes relative to the detector's, for `mask-recog-detect --calibration`"
+    "Fit how a labelled scene set draws face boxes relative to the detector's, for `mask-recog-detect --calibration`; the photos done counted on stderr"
     log = log_stderr
     try:
         det = load_detector(detector, log)
         clf = load_classifier(model_dir, device=device, log=log) if model_dir else None
-        r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in splits.split(',') if s) or None)
+        r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in splits.split(',') if s) or None, progress=True)
         cal = fit_box_calibration(r['records'], iou)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-calibrate: {e}')
     for s in r['skipped']: log(f'skipped {s}')

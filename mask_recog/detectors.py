@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/detectors.html.md"""
 
 # %% ../nbs/06a_detectors.ipynb #76ef484f
 from __future__ import annotations
-import re, time, contextlib
+import re, math, time, contextlib
 from pathlib import Path
 import numpy as np, cv2
 from .core import *
@@ -16,7 +16,7 @@ from .data import BadImage, load_rgb, IMG_EXTS
 __all__ = ['YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', 'YUNET_SHA256', 'ULTRAFACE_URL', 'ULTRAFACE_SHA256',
            'DETECTOR_MODELS', 'MAX_FRAME_SIDE', 'VIDEO_EXTS', 'model_file', 'fetch_model', 'yunet_file',
            'ultraface_file', 'no_faces', 'as_bgr', 'read_bgr', 'YuNet', 'UltraFace', 'box_iou', 'fuse_detections',
-           'Fused', 'Tiled', 'HaarCascade', 'load_detector', 'input_kind', 'FrameReader']
+           'Fused', 'Tiled', 'HaarCascade', 'load_detector', 'unix_now', 'input_kind', 'FrameReader']
 
 # %% ../nbs/06a_detectors.ipynb #42858cac
 YUNET_FILE, ULTRAFACE_FILE = 'face_detection_yunet.onnx', 'ultraface_rfb640_masked_face.onnx'  # names looked for in $MASK_RECOG_MODELS and the cache
@@ -308,6 +308,11 @@ def load_detector(spec:str|Path|None=None, # None (default models), a folder of 
     ssd = UltraFace(uf, nms=0)
     return Fused(yn, Tiled(ssd, tile_above) if tile_above else ssd)
 
+# %% ../nbs/06a_detectors.ipynb #f099e6dc
+def unix_now()->float:
+    "The clock of every frame and event: Unix time in seconds, to the millisecond"
+    return round(time.time(), 3)
+
 # %% ../nbs/06a_detectors.ipynb #ac7edb28
 VIDEO_EXTS = {'.mp4', '.avi', '.mkv', '.mov', '.m4v', '.webm'}  # --out suffixes written as video
 
@@ -324,7 +329,7 @@ def input_kind(spec:str|Path # an image, a folder, a video file, a camera index 
 
 # %% ../nbs/06a_detectors.ipynb #4209cc1d
 class FrameReader:
-    "Frames of an image, a folder, a video file, a camera or a stream: `(source, index, time, frame, error)`; live sources reconnect"
+    "Frames of an image, a folder, a video file, a camera or a stream: `(source, index, time, pos, frame, error)`, `time` the clock (`unix_now`), `pos` seconds into the input; live sources reconnect"
     def __init__(self, spec:str|Path, # what to read, see `input_kind`
                  retries:int=5, # failures in a row (open or read) before a camera or stream is given up
                  backoff:float=0.5, # seconds before the first reconnect; doubled after each failure in a row (at most 30)
@@ -345,16 +350,35 @@ class FrameReader:
         self.fps = self.fps or (cap.get(cv2.CAP_PROP_FPS) or None)
         return cap
 
+    def _files(self)->list[Path]:
+        "The files of an image or folder input, in the order they are read"
+        p = Path(self.spec).expanduser()
+        return [p] if self.kind == 'image' else sorted(f for f in p.rglob('*') if f.suffix.lower() in IMG_EXTS and not f.is_dir())  # FIFOs and broken links too: each yields its error
+
+    def frame_count(self)->int|None:
+        "Frames the input holds, when known before reading: an image's 1, a folder's images, a video's count from its container (None when it gives none); None for a camera or stream"
+        if self.kind in ('image', 'folder'): return len(self._files())
+        if self.kind != 'video': return None
+        with _cv_quiet(): cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG)
+        try: n = cap.get(cv2.CAP_PROP_FRAME_COUNT) if cap.isOpened() else 0
+        finally: cap.release()
+        return int(n) if math.isfinite(n) and n >= 1 else None
+
     def __iter__(self):
         if self.kind in ('image', 'folder'):
-            p = Path(self.spec).expanduser()
-            files = [p] if self.kind == 'image' else sorted(f for f in p.rglob('*') if f.suffix.lower() in IMG_EXTS and not f.is_dir())  # FIFOs and broken links too: each yields its error
-            for f in files:
-                try: yield str(f), 0, None, read_bgr(f), None
-                except (BadImage, OSError) as e: yield str(f), 0, None, None, str(e)
+            for f in self._files():
+                try: fr = read_bgr(f)
+                except (BadImage, OSError) as e: yield str(f), 0, unix_now(), None, None, str(e); continue
+                yield str(f), 0, unix_now(), None, fr, None
             return
         if self.kind == 'video': yield from self._video(); return
         yield from self._live()
+
+    def _pos(self, i:int)->float|None:
+        "Seconds into the video of frame `i`, just read: the container's timestamp, else `i / fps` (None when neither is known)"
+        ms = self.cap.get(cv2.CAP_PROP_POS_MSEC)
+        if math.isfinite(ms) and (ms > 0 or (ms == 0 and i == 0)): return round(ms / 1000, 3)
+        return round(i / self.fps, 3) if self.fps else None  # a container without timestamps
 
     def _video(self):
         self.cap = self._open()
@@ -364,20 +388,21 @@ class FrameReader:
             while True:
                 ok, fr = self.cap.read()
                 if not ok: break
-                yield self.spec, i, round(i / self.fps, 3) if self.fps else None, fr, None
+                yield self.spec, i, unix_now(), self._pos(i), fr, None
                 i += 1
             if i == 0: raise ValueError(f"{self.spec}: no frame could be decoded")
         finally: self.close()
 
     def _live(self):
-        i, fails = 0, 0
+        i, fails, start = 0, 0, None
         try:
             while True:
                 if self.cap is None: self.cap = self._open()
                 ok, fr = self.cap.read() if self.cap is not None else (False, None)
                 if ok:
-                    fails = 0
-                    yield self.spec, i, round(time.time(), 3), fr, None
+                    fails, t, m = 0, unix_now(), time.monotonic()
+                    if start is None: start = m  # positions count from the first frame, on across reconnects
+                    yield self.spec, i, t, round(m - start, 3), fr, None
                     i += 1; continue
                 what = 'cannot be opened' if self.cap is None else f'dropped after frame {i - 1}' if i else 'gave no frame'
                 self.close()

@@ -42,11 +42,12 @@ def eval_rows(data:str|Path, # a prepared folder, or a source for `prepare` (fol
 def predict_rows(model_dir:str|Path, # a model folder from `train`
                  rows:pd.DataFrame, # rows with `file` (from `eval_rows`)
                  bs:int=64, # batch size
-                 device:str|None=None # cuda, mps or cpu (default: best available)
+                 device:str|None=None, # cuda, mps or cpu (default: best available)
+                 progress:bool=False # show a progress bar of the images on stderr
                 )->np.ndarray:
     "Probability of `with_mask` for every row"
     model, meta = load_model(model_dir, best_device(device))
-    return image_probs(list(rows.file), meta, model, bs)[:, 0]
+    return image_probs(list(rows.file), meta, model, bs, progress=progress)[:, 0]
 
 # %% ../nbs/05_evaluate.ipynb #70553177
 def source_table(res:dict # from `evaluate`
@@ -64,7 +65,8 @@ def evaluate(model_dir:str|Path, # a model folder from `train`
              device:str|None=None, # cuda, mps or cpu (default: best available)
              top_k:int=12, # images in the top-losses figure
              split:str='test', # of a prepared folder, the split scored: 'test', 'valid', 'train' or 'all'
-             cam:int=0 # wrong and as many correct predictions shown with Grad-CAM in cam.png (0: no figure)
+             cam:int=0, # wrong and as many correct predictions shown with Grad-CAM in cam.png (0: no figure)
+             progress:bool=False # show a progress bar of the images scored on stderr
             )->dict:
     "Metrics of the model in `model_dir` on `data` at 0.5 and at its validation threshold (and per source); writes metrics.json, confusion.png, roc.png, top_losses.png, cam.png"
     model, meta = load_model(model_dir, best_device(device))
@@ -72,7 +74,7 @@ def evaluate(model_dir:str|Path, # a model folder from `train`
     rows, name = eval_rows(data, out/'prepared', split)
     if not len(rows): raise ValueError(f"{data}: nothing to score (no usable images in {name})")
     t0 = time.perf_counter()
-    p = image_probs(list(rows.file), meta, model)[:, 0]
+    p = image_probs(list(rows.file), meta, model, progress=progress)[:, 0]
     y = np.array([CLASSES.index(l) for l in rows.label])
     thr = float(meta.get('threshold', .5))
     res = dict(binary_metrics(p, y, thr), data=str(data), name=name, model=str(model_dir), at_05=binary_metrics(p, y, .5),
@@ -263,11 +265,11 @@ def evaluate_cli(model_dir:str, # a model folder from mask-recog-train
                  split:str='test', # split of a prepared DATA to score: test, valid, train or all
                  cam:int=0, # also write cam.png: Grad-CAM of N wrong and N correct predictions (per source)
                 ):
-    "Score the model in MODEL_DIR on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png (cam.png with --cam N)"
+    "Score the model in MODEL_DIR on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png (cam.png with --cam N); the images scored counted on stderr"
     if cam < 0: raise SystemExit(f'mask-recog-evaluate: --cam {cam}: give the number of wrong (and of correct) predictions to show, 0 for none')
     for i, d in enumerate([data] + [e for e in (extra or '').split(',') if e]):
         o = Path(out)/(Path(d.rstrip('/')).name if i else '') if out else None
-        try: r = evaluate(model_dir, d, o, device, split=split if i == 0 else 'test', cam=cam)
+        try: r = evaluate(model_dir, d, o, device, split=split if i == 0 else 'test', cam=cam, progress=True)
         except (FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
         print(f"{r['name']}: n={r['n']} accuracy {r['accuracy']:.4f} balanced {r['balanced_accuracy']:.4f} "
               f"AUC {r['roc_auc'] if r['roc_auc'] is None else round(r['roc_auc'], 4)} at threshold {r['threshold']:.3f} "

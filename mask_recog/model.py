@@ -25,6 +25,7 @@ from fastai.callback.channelslast import *
 from fastai.callback.schedule import *
 from fastai.vision.learner import default_split
 from .core import *
+from .progress import show_progress
 from .preprocess import CACHE_SIDE, IMAGENET_STATS, fit_image
 
 # %% auto #0
@@ -343,12 +344,13 @@ def predict_probs(model:nn.Module, # a classifier in eval mode
 def image_probs(images:list, # PIL images (any mode), RGB uint8 arrays (h, w, 3), or image files (opened a batch at a time)
                 meta:dict, # the model's metadata (`to_batch`)
                 forward, # an `nn.Module` in eval mode, or a function from a `to_batch` batch to `(n, n_classes)` probabilities
-                bs:int=64 # images fitted and run at a time
+                bs:int=64, # images fitted and run at a time
+                progress:bool=False # show a progress bar of the images on stderr (`show_progress`)
                )->np.ndarray:
     "Probabilities of every class, `(n, n_classes)` float32: `images` fitted `bs` at a time (`to_batch`) and run through `forward`"
     if isinstance(forward, nn.Module): forward = partial(predict_probs, forward, bs=bs)
-    out = []
-    for i in range(0, len(images), bs):
+    out, n = [], len(images)
+    for i in show_progress(range(0, n, bs), progress, n, 'images', step=lambda i: min(bs, n - i)):
         ims = [Image.open(im) if isinstance(im, (str, Path)) else im for im in images[i:i + bs]]
         out.append(np.asarray(forward(to_batch(ims, meta)), dtype=np.float32))
     return np.concatenate(out) if out else np.zeros((0, len(meta.get('classes', CLASSES))), np.float32)

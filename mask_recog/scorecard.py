@@ -32,7 +32,8 @@ def _trained_on(meta:dict)->set:
 # %% ../nbs/07b_scorecard.ipynb #6ea35877
 def crop_scores(model_dir:str|Path, # a model folder from `train`
                 data:str|Path, # a `prepare` output folder, ideally with a scene source
-                device:str|None=None # cuda, mps or cpu (default: the best available)
+                device:str|None=None, # cuda, mps or cpu (default: the best available)
+                progress:bool=False # show a progress bar of the crops on stderr
                )->dict:
     "Balanced accuracy and the rest of `binary_metrics` on `data`'s test split per source and on its held-out scene crops; rows the model trained on are dropped and counted"
     meta = read_meta(model_dir)
@@ -44,7 +45,7 @@ def crop_scores(model_dir:str|Path, # a model folder from `train`
     for s in pd.unique(scenes.get('source', pd.Series(dtype=str))): sets[f'{s} held-out crops'] = scenes[scenes.source == s]
     kept = {name: rows[~rows.sha256.isin(seen)].reset_index(drop=True) for name, rows in sets.items()}
     files = pd.unique(pd.concat([r.file for r in kept.values()])) if kept else []
-    prob = dict(zip(files, predict_rows(model_dir, pd.DataFrame({'file': files}), device=device))) if len(files) else {}  # one model load, each crop once
+    prob = dict(zip(files, predict_rows(model_dir, pd.DataFrame({'file': files}), device=device, progress=progress))) if len(files) else {}  # one model load, each crop once
     out = {}
     for name, rows in kept.items():
         if not len(rows): continue
@@ -76,10 +77,11 @@ def scene_scores(model_dir:str|Path, # a model folder from `train`
                  scenes:str|Path, # a labelled scene set (YOLO or VOC) whose valid/test photos were held out
                  detector=None, # frame → detections (default: `load_detector()`, the CLI's default)
                  splits:tuple=('valid', 'test'), # the scene set's held-out splits
-                 device:str|None=None # cuda, mps or cpu (default: the best available)
+                 device:str|None=None, # cuda, mps or cpu (default: the best available)
+                 progress:bool=False # show a progress bar of the photos on stderr
                 )->dict:
     "`evaluate_detection`'s scores (per IoU: found, found-and-correct per class, unmatched share per said label) on the held-out photos of `scenes`"
-    r = evaluate_detection(scenes, detector or load_detector(), load_classifier(model_dir, device=device, log=lambda m: None), splits=splits)
+    r = evaluate_detection(scenes, detector or load_detector(), load_classifier(model_dir, device=device, log=lambda m: None), splits=splits, progress=progress)
     return dict(photos=r['images'], seconds=r['seconds'], scores={str(k): v for k, v in r['scores'].items()})
 
 # %% ../nbs/07b_scorecard.ipynb #2d28494f
@@ -97,13 +99,14 @@ def scorecard(model_dir:str|Path, # a model folder from `train`
               data:str|Path, # a `prepare` output folder: its test split per source, and its scene source's held-out photos
               scenes:str|Path|None=None, # the scene set for the end-to-end scores (default: `data`'s scene source; none: skipped)
               detector=None, # see `scene_scores`
-              device:str|None=None # cuda, mps or cpu (default: the best available)
+              device:str|None=None, # cuda, mps or cpu (default: the best available)
+              progress:bool=False # show progress bars of the crops and the photos scored on stderr
              )->dict:
     "The recipe of the model in `model_dir`, its crop scores on `data` and its end-to-end scores on the held-out scene photos"
     meta = read_meta(model_dir)
     scenes = scenes or scene_root(data)
-    return dict(model=str(model_dir), data=str(data), recipe=recipe_of(meta), crops=crop_scores(model_dir, data, device),
-                scenes=None if scenes is None else scene_scores(model_dir, scenes, detector, device=device))
+    return dict(model=str(model_dir), data=str(data), recipe=recipe_of(meta), crops=crop_scores(model_dir, data, device, progress),
+                scenes=None if scenes is None else scene_scores(model_dir, scenes, detector, device=device, progress=progress))
 
 # %% ../nbs/07b_scorecard.ipynb #d3c06365
 def _pct(v): return None if v is None else round(100 * v, 1)
@@ -141,7 +144,7 @@ def scorecard_cli(*models:str, # model folders from mask-recog-train, one row ea
                   out:str=None, # write the cards here as JSON, and the table beside it as Markdown (.md)
                   device:str=None, # cuda, mps or cpu (default: best available)
                  ):
-    "Score each model in MODELS on DATA's test split per source, its held-out scene crops and end to end on the held-out scene photos; print one table"
+    "Score each model in MODELS on DATA's test split per source, its held-out scene crops and end to end on the held-out scene photos; print one table (the crops and photos done counted on stderr)"
     if not models: raise SystemExit('mask-recog-scorecard: name at least one model folder')
     todo = {}
     for m in models:  # every argument checked before the slow part starts
@@ -153,7 +156,10 @@ def scorecard_cli(*models:str, # model folders from mask-recog-train, one row ea
         todo[Path(m).parent.name if Path(m).name == 'model' else Path(m).name] = (m, d)
     try: det = Remembered(load_detector())  # the photos are detected once for all models
     except (FileNotFoundError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-scorecard: {e}')
-    cards = {k: scorecard(m, d, scenes, det, device=device) for k, (m, d) in todo.items()}
+    cards = {}
+    for k, (m, d) in todo.items():
+        if len(todo) > 1: log_stderr(f'{k}:')  # whose bars follow
+        cards[k] = scorecard(m, d, scenes, det, device=device, progress=True)
     if out: save_json(cards, out)
     md = markdown_table(scorecard_table(cards).T)
     print(md)

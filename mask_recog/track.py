@@ -13,7 +13,7 @@ from scipy.optimize import linear_sum_assignment
 from fastcore.basics import patch
 from .core import *
 from .preprocess import crop_box, CROP_MARGIN
-from .detectors import box_iou, as_bgr, VIDEO_EXTS
+from .detectors import box_iou, as_bgr, unix_now, VIDEO_EXTS
 from .detect import annotate
 
 # %% auto #0
@@ -103,14 +103,16 @@ class Track:
     def __init__(self, id:int, # the track's number, unique in its `Tracker`
                  box:list, # the first box, `[x, y, w, h]`
                  index:int, # the frame it was first seen in
-                 time:float # ... and that frame's time in the stream, seconds
+                 time:float, # ... that frame's clock, Unix time in seconds
+                 pos:float # ... and its position in the stream, seconds
                 ):
         self.id, self.kf, self.box = id, BoxKalman(box), _ibox(box)
         self.first_index = self.last_index = self.index = index  # first and last seen; `index`: the frame the motion was last moved to
-        self.first_time = self.last_time = time
+        self.first_time = self.last_time = time  # the clock when first and last seen
+        self.first_pos = self.last_pos = pos     # the positions then: durations are their differences
         self.prob = self.label = None      # smoothed prob_with_mask; the decided label (None until decided)
         self.seen, self.missed, self.streak, self.started = 0, 0, 0, False  # frames matched; missed in a row; frames in a row for a change; decided
-        self.best = self.best_crop = None  # the best view: `{frame, time, score, sharpness, box}` and its BGR crop (when frames are given)
+        self.best = self.best_crop = None  # the best view: `{frame, time, pos, score, sharpness, box}` and its BGR crop (when frames are given)
         self.best_q, self.saved_q = -1., None
         self.score = None                  # the detector's score at the last detection
 
@@ -119,7 +121,7 @@ class Track:
         return f"Track({self.id}, {self.label or 'undecided'}, prob {p}, seen {self.seen}, missed {self.missed})"
 
 # %% ../nbs/07a_track.ipynb #75c2d31e
-EVENT_KEYS = ('event', 'camera', 'track', 'time', 'frame', 'label', 'prob_with_mask', 'box', 'seen_frames', 'first_seen', 'duration_s')  # in every event
+EVENT_KEYS = ('event', 'camera', 'track', 'time', 'pos', 'frame', 'label', 'prob_with_mask', 'box', 'seen_frames', 'first_seen', 'duration_s')  # in every event
 CHANGE_EVENTS = {'with_mask': 'mask_on', 'without_mask': 'mask_off'}  # the event a change of a track's label to each label makes
 
 def _face_box(f, k:int)->list:
@@ -138,7 +140,7 @@ class Tracker:
                  max_missed:int=10, # processed frames (`update` calls) a track coasts without a face before it ends
                  iou:float=0.2, # a face overlapping a track's predicted box at least this much is paired with it first (`associate`)
                  max_dist:float=1., # ... then faces whose centre is at most this many track sizes away
-                 fps:float=25., # frame rate, for the times of frames given without one (`time=None`)
+                 fps:float=25., # frame rate, for the positions of frames given without one (`pos=None`)
                  crops_dir:str|Path|None=None, # where to write each track's best view as a JPEG (None: nowhere)
                  enter:float|None=None, # smoothed prob at or above which a track puts its mask on (default: threshold + band)
                  leave:float|None=None # ... below which it takes it off (default: threshold − band)
@@ -162,21 +164,22 @@ class Tracker:
 
     def update(self, faces:list, # one frame's faces, as `detect` returns them (`box`, `score`, `prob_with_mask`)
                index:int|None=None, # the frame's index in the stream (default: the previous one + 1)
-               time:float|None=None, # its time in the stream, seconds (default: index / fps)
-               frame:np.ndarray|None=None # the frame itself (BGR): lets each track keep its best view's crop and sharpness
+               time:float|None=None, # its clock, Unix time in seconds, when it was read (default: now, `unix_now()`)
+               frame:np.ndarray|None=None, # the frame itself (BGR): lets each track keep its best view's crop and sharpness
+               pos:float|None=None # its position in the stream, seconds; durations come from positions (default: index / fps)
               )->list[dict]:
         "This frame's events; matches `faces` to the tracks, updates them, and adds `track`, `track_label`, `track_prob` to each face"
         index = (0 if self.index is None else self.index + 1) if index is None else int(index)
         if self.index is not None and index <= self.index:
             raise ValueError(f"Tracker: frame {index} after frame {self.index}: frames must come in order (a new stream needs a new Tracker)")
-        time = index / self.fps if time is None else float(time)
+        time, pos = unix_now() if time is None else float(time), index / self.fps if pos is None else float(pos)
         if frame is not None: frame = as_bgr(frame)
         self.index, boxes = index, np.array([_face_box(f, k) for k, f in enumerate(faces)], float).reshape(-1, 4)
         pred = []
         for t in self.tracks: pred.append(t.kf.predict(index - t.index)); t.index = index
         owner = {j: self.tracks[i] for i, j in associate(pred, boxes, self.iou, self.max_dist)}
         events, kept = [], []
-        for j, t in sorted(owner.items(), key=lambda x: x[1].id): events += self._observe(t, faces[j], index, time, frame)
+        for j, t in sorted(owner.items(), key=lambda x: x[1].id): events += self._observe(t, faces[j], index, time, pos, frame)
         matched = {id(t) for t in owner.values()}
         for t in self.tracks:
             if id(t) not in matched:
@@ -185,8 +188,8 @@ class Tracker:
             kept.append(t)
         for j, f in enumerate(faces):
             if j in owner: continue
-            owner[j] = t = Track(self.next_id, boxes[j], index, time); self.next_id += 1
-            kept.append(t); events += self._observe(t, f, index, time, frame)
+            owner[j] = t = Track(self.next_id, boxes[j], index, time, pos); self.next_id += 1
+            kept.append(t); events += self._observe(t, f, index, time, pos, frame)
         self.tracks, self.detected, self.ended = kept, index, any(e['event'] == 'ended' for e in events)
         for j, f in enumerate(faces):
             t = owner[j]; f.update(track=t.id, track_label=t.label, track_prob=None if t.prob is None else round(t.prob, 4))
@@ -198,32 +201,32 @@ class Tracker:
         self.tracks = []
         return events
 
-    def _observe(self, t:Track, face:dict, index:int, time:float, frame)->list[dict]:
+    def _observe(self, t:Track, face:dict, index:int, time:float, pos:float, frame)->list[dict]:
         if t.seen: t.kf.update(face['box'])
-        t.seen, t.missed, t.box, t.last_index, t.last_time, t.score = t.seen + 1, 0, _ibox(face['box']), index, time, face.get('score')
+        t.seen, t.missed, t.box, t.last_index, t.last_time, t.last_pos, t.score = t.seen + 1, 0, _ibox(face['box']), index, time, pos, face.get('score')
         p = face.get('prob_with_mask')
         if p is not None: t.prob = float(p) if t.prob is None else self.alpha * float(p) + (1 - self.alpha) * t.prob
-        self._best(t, face, index, time, frame)
-        return self._decide(t, index, time)
+        self._best(t, face, index, time, pos, frame)
+        return self._decide(t, index, time, pos)
 
-    def _decide(self, t:Track, index:int, time:float)->list[dict]:
+    def _decide(self, t:Track, index:int, time:float, pos:float)->list[dict]:
         if not t.started:
             if t.seen < self.min_frames: return []
             t.started, t.label = True, None if t.prob is None else 'with_mask' if t.prob >= self.threshold else 'without_mask'
-            return [self._event('started', t, index, time)]
+            return [self._event('started', t, index, time, pos)]
         if t.prob is None or t.label is None: return []
         want = ('without_mask' if t.label == 'with_mask' and t.prob < self.leave else
                 'with_mask' if t.label == 'without_mask' and t.prob >= self.enter else None)
         t.streak = t.streak + 1 if want else 0
         if t.streak < self.min_frames: return []
         t.label, t.streak = want, 0
-        return [self._event(CHANGE_EVENTS[want], t, index, time)]
+        return [self._event(CHANGE_EVENTS[want], t, index, time, pos)]
 
     def _end(self, t:Track)->list[dict]:
         if not t.started: return []  # seen too briefly to have been reported
-        return [self._event('ended', t, t.last_index, t.last_time)]
+        return [self._event('ended', t, t.last_index, t.last_time, t.last_pos)]
 
-    def _best(self, t:Track, face:dict, index:int, time:float, frame):
+    def _best(self, t:Track, face:dict, index:int, time:float, pos:float, frame):
         s = face.get('score'); score = 1. if s is None else float(s)
         crop = sharp = None
         if frame is not None:
@@ -234,12 +237,12 @@ class Tracker:
         q = score if sharp is None else score * sharp / (sharp + SHARP_HALF)
         if q > t.best_q:
             t.best_q, t.best_crop = q, None if crop is None else crop.copy()
-            t.best = {'frame': index, 'time': _t(time), 'score': round(score, 4), 'sharpness': None if sharp is None else round(sharp, 1), 'box': t.box}
+            t.best = {'frame': index, 'time': _t(time), 'pos': _t(pos), 'score': round(score, 4), 'sharpness': None if sharp is None else round(sharp, 1), 'box': t.box}
 
-    def _event(self, kind:str, t:Track, index:int, time:float)->dict:
-        e = {'event': kind, 'camera': self.camera, 'track': t.id, 'time': _t(time), 'frame': int(index), 'label': t.label,
+    def _event(self, kind:str, t:Track, index:int, time:float, pos:float)->dict:
+        e = {'event': kind, 'camera': self.camera, 'track': t.id, 'time': _t(time), 'pos': _t(pos), 'frame': int(index), 'label': t.label,
              'prob_with_mask': None if t.prob is None else round(t.prob, 4), 'box': t.box, 'seen_frames': t.seen,
-             'first_seen': _t(t.first_time), 'duration_s': _t(time - t.first_time)}
+             'first_seen': _t(t.first_time), 'duration_s': _t(pos - t.first_pos)}
         if kind == 'ended': e['best'] = dict(t.best)
         if self.crops_dir is not None and kind in ('started', 'ended'): e['crop'] = self._save_crop(t)
         return e

@@ -12,6 +12,7 @@ import numpy as np, cv2, torch
 from torch import nn
 from fastcore.script import call_parse
 from .core import *
+from .progress import show_progress
 from .preprocess import CROP_MARGIN, IMAGENET_STATS, face_crops
 from .detectors import box_iou, as_bgr, load_detector, read_bgr
 from .detect import match_boxes, scan_scenes, photo_split, leak_free_photos, face_box, detect, MIN_FACE
@@ -216,7 +217,8 @@ def mine_crops(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC, see `sc
                clean:float=1.01, # unmatched detections with landmarks scoring at least this are left out (> 1: none are)
                size:int=VERIFY_SIZE, # side of the crops
                seed:int=0, # patch seed
-               min_face:int=0 # detections smaller than this on their shorter side, pixels, are left out, as `detect(min_face=)` drops them
+               min_face:int=0, # detections smaller than this on their shorter side, pixels, are left out, as `detect(min_face=)` drops them
+               progress:bool=False # show a progress bar of the photos on stderr
               )->tuple[np.ndarray, np.ndarray, np.ndarray]:
     "`(crops, is_face, kind)` for `train_verifier`: crops `(n, size, size, 3)` RGB; kind 0 detection, 1 labelled face, 2 random patch"
     scenes_dir, rng = Path(scenes_dir), np.random.default_rng(seed)
@@ -224,7 +226,7 @@ def mine_crops(scenes_dir:str|Path, # a labelled scene set (YOLO or VOC, see `sc
     for it in scan_scenes(scenes_dir)[0]: by.setdefault(it['path'], []).append(it)
     if missing := [p for p in photos if p not in by]: raise ValueError(f"{scenes_dir}: no labelled photo {missing[0]!r} ({len(missing)} of the {len(photos)} photos asked for are not in it)")
     crops, face, kind = [], [], []
-    for p in photos:
+    for p in show_progress(photos, progress, what='photos'):
         frame = read_bgr(scenes_dir/p); h, w = frame.shape[:2]
         tb = np.array([face_box(it['box'], w, h) for it in by[p]], np.float64).reshape(-1, 4)
         faces = detect(frame, detector, min_face=min_face)
@@ -268,7 +270,8 @@ def build_verifier(scenes_dir:str|Path, # a labelled scene set with train and va
                    max_loss:float=0.01, # largest share of the valid photos' matched detections the chosen threshold may drop
                    min_face:int=MIN_FACE, # valid detections smaller than this are left out of the check, as `mask-recog-detect --min-face` drops them
                    seed:int=0, # training and patch seed
-                   log=None # called with progress lines (default: silent)
+                   log=None, # called with a line per stage and per epoch (default: silent)
+                   progress:bool=False # show progress bars of the photos mined and checked on stderr
                   )->Verifier:
     "A `Verifier` trained on the train photos of `scenes_dir`; its threshold chosen (or checked) on the valid photos that copy no train photo"
     scenes_dir, log = Path(scenes_dir).expanduser(), log or (lambda m: None)
@@ -278,12 +281,12 @@ def build_verifier(scenes_dir:str|Path, # a labelled scene set with train and va
     check = [p for p in leak_free_photos(scenes_dir) if photo_split(p) == 'valid']
     if not fit: raise ValueError(f'{scenes_dir}: no train photos to train a verifier on (photos in a train folder, or drawn by `photo_split`)')
     if not check and threshold is None: raise ValueError(f'{scenes_dir}: no valid photo that copies no train photo, to choose the threshold on; give a threshold')
-    log(f'mining {len(fit)} train photos'); crops, is_face, _ = mine_crops(scenes_dir, fit, detector, patches, seed=seed)
+    log(f'mining {len(fit)} train photos'); crops, is_face, _ = mine_crops(scenes_dir, fit, detector, patches, seed=seed, progress=progress)
     log(f'training on {len(crops)} crops ({is_face.sum()} faces)'); ver = train_verifier(crops, is_face, epochs=epochs, seed=seed, log=log)
     meta = {'trained_on': {'scenes': scenes_dir.name, 'photos': len(fit), 'faces': int(is_face.sum()), 'not_faces': int((~is_face).sum())}}
     given = threshold is not None
     if check:
-        log(f'checking on {len(check)} valid photos'); hc, hf, hk = mine_crops(scenes_dir, check, detector, patches=0, min_face=min_face)
+        log(f'checking on {len(check)} valid photos'); hc, hf, hk = mine_crops(scenes_dir, check, detector, patches=0, min_face=min_face, progress=progress)
         p, det = ver(list(hc)), hk == 0
         if threshold is None: threshold = choose_face_threshold(p[det & hf], max_loss)
         meta['checked_on'] = {'photos': len(check), 'matched': int((det & hf).sum()), 'matched_kept': round(float((p[det & hf] >= threshold).mean()), 4) if (det & hf).any() else None,
@@ -303,9 +306,9 @@ def verifier_cli(scenes:str, # a labelled scene set with train and valid photos:
                  min_face:int=MIN_FACE, # as mask-recog-detect --min-face: smaller detections are left out of the valid check
                  seed:int=0 # training seed
                 ):
-    "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones"
+    "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones (the photos done counted on stderr)"
     try:
-        ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr)
+        ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr, progress=True)
         dest = ver.save(out)
     except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-verifier: {e}')
     print(json.dumps({'verifier': str(dest), 'threshold': ver.threshold, **{k: ver.meta[k] for k in ('trained_on', 'checked_on') if k in ver.meta}}), flush=True)

@@ -40,6 +40,9 @@ def test_cli_cam(prepared, model_dir, tmp_path):
     assert (ev/'cam.png').stat().st_size < 300_000
     m = json.loads((ev/'metrics.json').read_text())
     assert m['n'] == len(load_split(prepared, 'test'))
+    bar = [l for l in r.stderr.splitlines() if l.startswith('images: ')]   # stderr is no terminal here: the first line and the last
+    assert bar[0].startswith(f"images: 0.00% [0/{m['n']} ") and bar[-1].startswith(f"images: 100.00% [{m['n']}/{m['n']} "), r.stderr
+    assert 'images: ' not in r.stdout                                      # stdout carries the results only
     # without --cam: no figure
     r = subprocess.run([*cmd, str(model_dir), str(prepared), '--out', str(tmp_path/'ev0'), '--device', 'cpu'], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

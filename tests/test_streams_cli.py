@@ -70,4 +70,6 @@ def test_two_streams_one_dies(cli, scenes, scene_photos, model_dir, detector_mod
     rate, gap = (len(after) - 1) / (after[-1] - after[0]), max(b - a for a, b in zip(after, after[1:]))
     assert len(after) >= 20 and rate >= 4 and gap < 1, (rate, gap)   # no stall while the door was retried (0.5 s back-off, a refused open) or after
     assert {x['camera'] for x in recs if 'event' in x} <= {'hall', 'door'}
+    pos = [x['pos'] for x in hall]   # each input's own position: seconds since its first frame, beside the one clock
+    assert pos[0] == 0 and pos == sorted(pos) and abs((pos[-1] - pos[0]) - (hall[-1]['time'] - hall[0]['time'])) < 0.25, hall
     assert sorted(p.name for p in (tmp_path/'out').iterdir()) == ['door.mp4', 'hall.mp4']  # each its annotated video, complete

@@ -110,8 +110,8 @@ def test_event_schema():
     s, off, end = ev
     assert (s['frame'], s['time'], s['label'], s['seen_frames']) == (1, 1000.1, 'with_mask', 2)
     assert off['label'] == 'without_mask' and 0 <= off['prob_with_mask'] < tk.leave
-    assert (end['frame'], end['time'], end['duration_s'], end['seen_frames']) == (12, 1001.2, 1.2, 13)
-    assert set(end['best']) == {'frame', 'time', 'score', 'sharpness', 'box'}
+    assert (end['frame'], end['time'], end['pos'], end['duration_s'], end['seen_frames']) == (12, 1001.2, 1.2, 1.2, 13)  # positions from the frame count (fps 10)
+    assert set(end['best']) == {'frame', 'time', 'pos', 'score', 'sharpness', 'box'}
 
 def test_finish_ends_all_tracks():
     tk = Tracker(min_frames=2)
@@ -150,9 +150,9 @@ def test_pan_across_a_real_photo(scenes, scene_photos, detector_models, tmp_path
     frames, moved = pan_frames(photo, found, n=30, size=(480, 360))
     video = write_video(frames, tmp_path/'pan.avi', fps=10)
     tk, owner, events = Tracker(camera='pan', fps=10), {}, []
-    for _, i, t, frame, _ in FrameReader(video):
+    for _, i, t, p, frame, _ in FrameReader(video):
         faces = detect(frame, det)
-        events += tk.update(faces, i, t, frame)
+        events += tk.update(faces, i, t, frame, p)
         if faces:
             m = box_iou(np.array(moved[i]), np.array([f['box'] for f in faces]))
             for k in range(len(found)):
