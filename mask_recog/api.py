@@ -64,8 +64,8 @@ def to_pandas(self:Results):
 def plot(self:Results)->np.ndarray:
     "A copy of the image with the faces drawn (BGR uint8, as OpenCV writes it): green with a mask, red without"
     if self.image is None: raise ValueError(f'{self.source}: these results hold no image (the end of a tracked input)')
-    faces = [f.to_dict() for f in self.faces]
-    return annotate_tracks(self.image, faces) if any(f.track is not None for f in self.faces) else annotate(self.image, faces)
+    if not any(f.track is not None for f in self.faces): return annotate(self.image, [f.to_dict() for f in self.faces])
+    return annotate_tracks(self.image, [{**f.to_dict(), 'track_label': f.track_label, 'track_prob': f.track_prob} if f.track is not None else f.to_dict() for f in self.faces])
 
 @patch
 def show(self:Results):

@@ -14,7 +14,6 @@ from .images import BadImage, IMG_EXTS
 from .detectors import MAX_FRAME_SIDE, _cv_quiet
 from .app import MAX_BYTES, MAX_UPLOAD_PIXELS, UploadError, read_upload, _mb, _mp
 from .api import MaskRecog, Results
-from .track import annotate_tracks
 try: import gradio as gr  # the optional `demo` extra: no other module imports it
 except ImportError: raise ImportError('mask_recog.demo needs Gradio, an optional extra: pip install "mask_recog[demo]"') from None
 
@@ -90,12 +89,6 @@ def photo_faces(recog:MaskRecog, # the model and the face detector
     n, masked = len(r), sum(f.label == 'with_mask' for f in r)
     return r.plot()[..., ::-1], r.to_pandas(), f'{name}: {n} face{"s" * (n != 1)}, {masked} with a mask ({time.perf_counter() - t0:.2f} s)'
 
-# %% ../nbs/08a_demo.ipynb #aa67711e
-def _plot(r:Results)->np.ndarray:
-    "`r.plot()`; where it cannot draw tracked faces (their track's label and probability are not all kept in `Face`), each face's own label with its track's number"
-    try: return r.plot()
-    except KeyError: return annotate_tracks(r.image, [{**f.to_dict(), 'track_label': f.label, 'track_prob': f.prob_with_mask} for f in r])
-
 # %% ../nbs/08a_demo.ipynb #377ea411
 class VideoOut:
     "An annotated video being written: WebM (VP8) where OpenCV can, else MPEG-4; `close` renames the finished file into place"
@@ -150,7 +143,7 @@ def video_faces(recog:MaskRecog, # the model and the face detector
                 if r.frame >= limit: cut = True; break
                 r.source = name
                 if len(r): faces.append(r.to_pandas())
-                last = _plot(r)
+                last = r.plot()
                 if vid is None: vid = VideoOut(out/Path(name).stem, fps / every, last.shape[1::-1])
                 vid.write(last)
                 if time.perf_counter() - shown >= preview_s:

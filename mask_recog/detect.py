@@ -166,7 +166,7 @@ def load_classifier(model_dir:str|Path|None=None, # model folder (model.json + m
     return Classifier(model_dir, 'torch', device=dev, precision=precision)
 
 # %% ../nbs/07_detect.ipynb #c8f1ace1
-FACE_KEYS = ('box', 'score', 'label', 'prob_with_mask', 'landmarks', 'prob_face', 'face', 'track', 'track_label', 'tracked')  # the JSON form's keys, in order; the first five always
+FACE_KEYS = ('box', 'score', 'label', 'prob_with_mask', 'landmarks', 'prob_face', 'face', 'track', 'track_label', 'track_prob', 'tracked')  # the JSON form's keys, in order; the first five always
 
 @dataclass
 class Face:
@@ -179,7 +179,8 @@ class Face:
     prob_face:float|None=None # a verifier's probability that it is a face (`verifier=`)
     face:bool|None=None # whether that verifier takes it for a face
     track:int|None=None # its track's number, when faces are followed across frames
-    track_label:str|None=None # that track's label, smoothed over frames
+    track_label:str|None=None # that track's label, smoothed over frames (None: not decided yet)
+    track_prob:float|None=None # that track's smoothed probability of `with_mask`
     tracked:bool|None=None # True where the box is the track's prediction, not a detection
 
     @classmethod

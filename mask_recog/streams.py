@@ -260,7 +260,7 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
                    events_only:bool=False, # print the track events only, no line per frame (implies --events); a status line on stderr every --status-every seconds
                    status_every:float=STATUS_EVERY, # seconds between status lines on stderr (frames, frames/s, faces, open tracks) while a camera or stream is watched, or with --events-only (0: none)
                   )->AttrDict:
-    "The options of `mask-recog-detect` after MODEL_DIR and INPUT, checked: an `AttrDict` of them all"
+    "The options of `mask-recog-detect` after its INPUTs and `--model`, checked: an `AttrDict` of them all"
     o = AttrDict(locals())
     o.events = events or events_only
     if every < 1: raise ValueError(f'--every {every}: must be 1 or more')
@@ -301,7 +301,7 @@ def watch(reader, # a `FrameReader` (or any iterable of `(source, index, time, p
 
 # %% ../nbs/07c_streams.ipynb #2f916591
 @delegates(detect_options)
-def detect_input(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
+def detect_input(model_dir:str|None, # classifier model folder (model.json + model.safetensors; model.onnx is used when present); None: the released model
                  input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://)
                  **kwargs)->int|None:
     "`mask-recog-detect` on one input: JSON lines on stdout (a line per frame, and events; with `events_only` the events alone), progress or status lines on stderr; 1 when an image of an image or folder input failed"
@@ -443,12 +443,12 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
 # %% ../nbs/07c_streams.ipynb #5f1df4a7
 @call_parse
 @delegates(detect_options)
-def detect_cli(model_dir:str, # classifier model folder (model.json + model.safetensors; model.onnx is used when present)
-               *input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://); or several videos, cameras and streams, watched side by side (step 7c)
+def detect_cli(*input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://); or several videos, cameras and streams, watched side by side (step 7c)
+               model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
                **kwargs):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, pos, faces} or {…, error}; `time` the Unix time it was read, `pos` seconds into the input), progress on stderr; exit status 1 when an image failed or the input could not be read"
     try: detect_options(**kwargs)  # the flags, checked before anything is read or loaded
     except ValueError as e: raise SystemExit(f'mask-recog-detect: {e}')
     if not input: raise SystemExit('mask-recog-detect: name an INPUT (or several videos, cameras and streams)')
     sleep_idle_threads()  # before torch loads, for one input and for several
-    return detect_input(model_dir, input[0], **kwargs) if len(input) == 1 else detect_streams(model_dir, list(input), **kwargs)
+    return detect_input(model, input[0], **kwargs) if len(input) == 1 else detect_streams(model, list(input), **kwargs)

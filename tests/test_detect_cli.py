@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np, cv2, pytest
 from conftest import console_script, is_full
 
-KEYS = {'box', 'score', 'label', 'prob_with_mask'}
+KEYS = {'box', 'score', 'label', 'prob_with_mask', 'landmarks'}  # the keys a face always has in its JSON form (`Face.to_dict`)
 
 @pytest.fixture(scope='session')
 def cli(tmp_path_factory): return console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp_path_factory.mktemp('bin'))
@@ -44,7 +44,7 @@ def scene_frames(scenes, scene_photos):
 
 def test_image(cli, scenes, scene_photos, model_dir, env, tmp_path):
     src = scenes/scene_photos[0]
-    r, t0, t1 = timed(cli, model_dir, src, '--out', tmp_path/'annotated.png', env=env)
+    r, t0, t1 = timed(cli, '--model', model_dir, src, '--out', tmp_path/'annotated.png', env=env)
     assert r.returncode == 0, r.stderr
     [rec] = records(r.stdout)
     assert (rec['source'], rec['frame'], rec['pos']) == (str(src), 0, None)   # an image has no position...
@@ -60,7 +60,7 @@ def test_folder(cli, scenes, scene_photos, model_dir, env, tmp_path):
     d = tmp_path/'in'; (d/'sub').mkdir(parents=True)
     shutil.copy(scenes/scene_photos[0], d/'a.jpg'); shutil.copy(scenes/scene_photos[2], d/'sub'/'b.jpg')
     (d/'broken.jpg').write_bytes((scenes/scene_photos[1]).read_bytes()[:300])   # a truncated photo
-    r = run(cli, model_dir, d, '--out', tmp_path/'out', env=env)
+    r = run(cli, '--model', model_dir, d, '--out', tmp_path/'out', env=env)
     assert r.returncode == 1 and '1 of 3 images failed' in r.stderr, r.stderr   # an image failed: exit status 1, the others processed
     assert [(Path(x['source']).name, 'error' in x) for x in records(r.stdout)] == [('a.jpg', False), ('broken.jpg', True), ('b.jpg', False)]
     assert f'skipped {d/"broken.jpg"}:' in r.stderr and '1 skipped' in r.stderr
@@ -73,7 +73,7 @@ def test_video(cli, scene_frames, model_dir, env, tmp_path):
     vw = cv2.VideoWriter(str(vid), cv2.VideoWriter_fourcc(*'mp4v'), 10, (320, 240))
     for i in range(12): vw.write(np.roll(scene_frames[i % 2], 4 * i, axis=1))
     vw.release()
-    r, t0, t1 = timed(cli, model_dir, vid, '--every', 3, '--out', tmp_path/'out.mp4', env=env)
+    r, t0, t1 = timed(cli, '--model', model_dir, vid, '--every', 3, '--out', tmp_path/'out.mp4', env=env)
     assert r.returncode == 0, r.stderr
     recs = records(r.stdout)
     assert [(x['frame'], x['pos']) for x in recs] == [(0, 0.), (3, .3), (6, .6), (9, .9)]   # positions: the video's, 10 frames a second
@@ -104,7 +104,7 @@ def test_stream_drop_reconnect_and_ctrl_c(cli, scene_frames, model_dir, env, tmp
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _MJPEG); srv.daemon_threads = True
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     url, out = f'http://127.0.0.1:{srv.server_address[1]}/stream.mjpg', tmp_path/'stream.mp4'
-    p = subprocess.Popen([*cli, str(model_dir), url, '--out', str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    p = subprocess.Popen([*cli, '--model', str(model_dir), url, '--out', str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True); reader.start()
     try:
@@ -131,13 +131,13 @@ def test_stream_drop_reconnect_and_ctrl_c(cli, scene_frames, model_dir, env, tmp
 
 def test_stream_gives_up(cli, model_dir, env):
     s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()   # a port nobody listens on
-    r = run(cli, model_dir, f'http://127.0.0.1:{port}/cam.mjpg', '--retries', 1, env=env)
+    r = run(cli, '--model', model_dir, f'http://127.0.0.1:{port}/cam.mjpg', '--retries', 1, env=env)
     assert r.returncode == 1 and 'gave up after 1 reconnect attempts' in r.stderr and 'Traceback' not in r.stderr
 
 def test_clear_errors(cli, model_dir, tmp_path):
-    r = run(cli, model_dir, tmp_path/'nowhere.mp4')
+    r = run(cli, '--model', model_dir, tmp_path/'nowhere.mp4')
     assert r.returncode != 0 and 'nowhere.mp4: no such file or folder' in r.stderr and 'Traceback' not in r.stderr
-    r = run(cli, model_dir, 'rtsp://127.0.0.1:1/cam', '--out', tmp_path/'x.png')
+    r = run(cli, '--model', model_dir, 'rtsp://127.0.0.1:1/cam', '--out', tmp_path/'x.png')
     assert r.returncode != 0 and 'annotated into a video file' in r.stderr and 'Traceback' not in r.stderr
 
 def test_calibrate_then_detect(cli, scenes, scene_photos, model_dir, env, tmp_path):
@@ -154,7 +154,7 @@ def test_calibrate_then_detect(cli, scenes, scene_photos, model_dir, env, tmp_pa
         assert cal['fitted_on']['photos'] == 57 and cal['any']['faces'] >= 50
         assert 1.0 < cal['any']['sw'] < 1.3 and 0.02 < cal['any']['dy'] < 0.15  # the scenes' labels are wider and lower than detections
     src = scenes/scene_photos[0]
-    plain, moved = run(cli, model_dir, src, env=env), run(cli, model_dir, src, '--calibration', tmp_path/'cal.json', env=env)
+    plain, moved = run(cli, '--model', model_dir, src, env=env), run(cli, '--model', model_dir, src, '--calibration', tmp_path/'cal.json', env=env)
     assert plain.returncode == 0 and moved.returncode == 0, moved.stderr
     p, m = records(plain.stdout)[0]['faces'], records(moved.stdout)[0]['faces']
     assert len(p) == len(m) and [f['prob_with_mask'] for f in p] == [f['prob_with_mask'] for f in m]  # same faces, same labels
@@ -162,7 +162,7 @@ def test_calibrate_then_detect(cli, scenes, scene_photos, model_dir, env, tmp_pa
     assert [f['box'] for f in m] == [f['box'] for f in calibrate_boxes(p, cal, cv2.imread(str(src)).shape)]  # the fitted calibration, applied
     if is_full(scenes): assert all(b['box'][2] > a['box'][2] and b['box'][1] > a['box'][1] for a, b in zip(p, m))  # wider and lower
     (tmp_path/'bad.json').write_text('{"any": 1}')
-    r = run(cli, model_dir, src, '--calibration', tmp_path/'bad.json', env=env)
+    r = run(cli, '--model', model_dir, src, '--calibration', tmp_path/'bad.json', env=env)
     assert r.returncode != 0 and 'bad.json: not a box calibration' in r.stderr
 
 def test_events_on_a_pan(cli, scenes, model_dir, env, tmp_path):
@@ -175,7 +175,7 @@ def test_events_on_a_pan(cli, scenes, model_dir, env, tmp_path):
     boxes = [face_box(it['box'], w, h) for it in items if it['path'] == photo]
     frames, moved = pan_frames(img, boxes, n=30)
     vid = write_video(frames, tmp_path/'pan.mp4')
-    r, t0, t1 = timed(cli, model_dir, vid, '--events', '--camera', 'door', '--best-crops', tmp_path/'crops', '--out', tmp_path/'out.mp4', env=env)
+    r, t0, t1 = timed(cli, '--model', model_dir, vid, '--events', '--camera', 'door', '--best-crops', tmp_path/'crops', '--out', tmp_path/'out.mp4', env=env)
     assert r.returncode == 0, r.stderr
     recs = records(r.stdout)
     lines, evs = [x for x in recs if 'faces' in x], [x for x in recs if 'event' in x]
@@ -193,7 +193,7 @@ def test_events_on_a_pan(cli, scenes, model_dir, env, tmp_path):
         first = min(fr['frame'] for fr in lines if any(f.get('track') == e['track'] for f in fr['faces']))
         assert abs(e['duration_s'] - (e['frame'] - first) / 15) <= 2e-3, (e, first)
     assert sorted(p.name for p in (tmp_path/'crops').iterdir()) == sorted(f'door-{t}.jpg' for t in seqs)
-    r = run(cli, model_dir, scenes/photo, '--events', env=env)   # one photo has no frames to follow faces across
+    r = run(cli, '--model', model_dir, scenes/photo, '--events', env=env)   # one photo has no frames to follow faces across
     assert r.returncode != 0 and '--events follows faces across the frames' in r.stderr
 
 @pytest.fixture(scope='module')
@@ -210,7 +210,7 @@ def sample_pan(tmp_path_factory):
 
 def test_events_only_with_progress(cli, sample_pan, model_dir, env):
     "--events-only: events alone on stdout; on stderr the frames counted against the container's total, ending at 30/30, and status lines"
-    r, t0, t1 = timed(cli, model_dir, sample_pan, '--events-only', '--camera', 'door', '--status-every', 0.01, env=env)
+    r, t0, t1 = timed(cli, '--model', model_dir, sample_pan, '--events-only', '--camera', 'door', '--status-every', 0.01, env=env)
     assert r.returncode == 0, r.stderr
     recs = records(r.stdout)
     assert recs and all('event' in x and 'faces' not in x for x in recs), r.stdout     # no frame line

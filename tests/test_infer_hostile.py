@@ -89,7 +89,7 @@ def test_detect_damaged_onnx_falls_back(env, detector_models, scenes, scene_phot
     "A damaged model.onnx does not stop detection: a warning naming the file and why, then the PyTorch weights"
     m = damaged(env, 'model.onnx', np.random.default_rng(2).bytes(20_000))
     menv = {**os.environ, 'MASK_RECOG_MODELS': str(detector_models)}
-    p = subprocess.run([*env['detect'], str(m), str(scenes/scene_photos[0]), '--device', 'cpu'], capture_output=True, text=True, timeout=300, env=menv)
+    p = subprocess.run([*env['detect'], '--model', str(m), str(scenes/scene_photos[0]), '--device', 'cpu'], capture_output=True, text=True, timeout=300, env=menv)
     assert p.returncode == 0, p.stderr
     assert f"warning: {m/'model.onnx'}: damaged" in p.stderr and 'using the PyTorch weights instead' in p.stderr, p.stderr
     [rec] = lines(p.stdout)
@@ -101,7 +101,7 @@ def test_detect_hostile_folder(env, detector_models, scenes, scene_photos):
     d = env['tmp']/'scenes_mixed'; d.mkdir()
     shutil.copy(scenes/scene_photos[0], d/'a.jpg'); os.mkfifo(d/'fifo.jpg'); (d/'broken.jpg').write_bytes((scenes/scene_photos[1]).read_bytes()[:300])
     menv = {**os.environ, 'MASK_RECOG_MODELS': str(detector_models)}
-    p = subprocess.run([*env['detect'], str(env['model']), str(d), '--device', 'cpu'], capture_output=True, text=True, timeout=180, env=menv)
+    p = subprocess.run([*env['detect'], '--model', str(env['model']), str(d), '--device', 'cpu'], capture_output=True, text=True, timeout=180, env=menv)
     recs = {Path(r['source']).name: r for r in lines(p.stdout)}
     assert sorted(recs) == ['a.jpg', 'broken.jpg', 'fifo.jpg'], p.stdout
     assert 'faces' in recs['a.jpg'] and recs['fifo.jpg']['error'] == 'not a regular file: a FIFO' and 'error' in recs['broken.jpg']

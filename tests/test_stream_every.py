@@ -2,6 +2,7 @@
 import json, os, subprocess
 import numpy as np, cv2, pytest
 from conftest import console_script, is_full
+from mask_recog.detect import FACE_KEYS
 
 def run(cli, *args, env=None, timeout=180):
     return subprocess.run([*cli, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
@@ -50,7 +51,7 @@ def face_tracks(lines, moved):
 def test_detect_every_keeps_the_events(cli, pan, model_dir, env):
     "With the detector on one frame in 3, every frame still has its line, the frames between carry tracked faces, and each labelled face's events are those of K = 1, in kind and order"
     vid, moved = pan
-    one, plain, k3 = [run(cli, model_dir, vid, '--events', *extra, env=env) for extra in [('--detect-every', 1), (), ('--detect-every', 3)]]
+    one, plain, k3 = [run(cli, '--model', model_dir, vid, '--events', *extra, env=env) for extra in [('--detect-every', 1), (), ('--detect-every', 3)]]
     for r in (one, plain, k3): assert r.returncode == 0, r.stderr
     assert clockless(plain.stdout) == clockless(k3.stdout)                   # K = 3 is the default (DETECT_EVERY); only the clock differs
     runs = {}
@@ -66,7 +67,7 @@ def test_detect_every_keeps_the_events(cli, pan, model_dir, env):
     assert len(tracked) >= 15 and set(tracked) | set(detected) == set(range(30)), (tracked, detected)  # about two frames in three tracked
     for x in lines3:
         for f in x['faces']:
-            if f.get('tracked'): assert set(f) == {'box', 'score', 'label', 'prob_with_mask', 'track', 'track_label', 'tracked'} and len(f['box']) == 4
+            if f.get('tracked'): assert {'box', 'score', 'label', 'prob_with_mask', 'landmarks', 'track', 'tracked'} <= set(f) <= set(FACE_KEYS) and len(f['box']) == 4
     assert len(ft1) == len(moved[0]) and len(ft3) == len(moved[0])
     kinds = lambda evs, tid: [e['event'] for e in evs if e['track'] == tid]
     for k in ft1:
@@ -79,7 +80,7 @@ def test_detect_every_keeps_the_events(cli, pan, model_dir, env):
     for k in ft1: assert first(evs1, ft1, k) <= first(evs3, ft3, k) <= first(evs1, ft1, k) + 3 * 2   # decided later, by at most K × (min_frames − 1) frames
 
 def test_detect_every_bad_uses(cli, model_dir, scenes, scene_photos, env):
-    r = run(cli, model_dir, scenes/scene_photos[0], '--detect-every', 0, env=env)
+    r = run(cli, '--model', model_dir, scenes/scene_photos[0], '--detect-every', 0, env=env)
     assert r.returncode != 0 and '--detect-every 0: must be 1 or more' in r.stderr and 'Traceback' not in r.stderr
-    r = run(cli, model_dir, scenes/scene_photos[0], '--detect-every', 2, env=env)   # one photo: no frames to follow faces across
+    r = run(cli, '--model', model_dir, scenes/scene_photos[0], '--detect-every', 2, env=env)   # one photo: no frames to follow faces across
     assert r.returncode != 0 and '--detect-every follows faces across the frames' in r.stderr and 'Traceback' not in r.stderr

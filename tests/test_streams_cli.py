@@ -36,7 +36,7 @@ def test_two_streams_one_dies(cli, scenes, scene_photos, model_dir, detector_mod
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = f'http://127.0.0.1:{srv.server_address[1]}'
     env = {**os.environ, 'MASK_RECOG_MODELS': str(detector_models), 'MASK_RECOG_HOME': str(tmp_path/'home')}
-    p = subprocess.Popen([*cli, str(model_dir), f'{base}/hall.mjpg', f'{base}/door.mjpg', '--camera', 'hall,door', '--retries', '1',
+    p = subprocess.Popen([*cli, '--model', str(model_dir), f'{base}/hall.mjpg', f'{base}/door.mjpg', '--camera', 'hall,door', '--retries', '1',
                           '--events', '--out', str(tmp_path/'out')], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines, errs = [], []
     readers = [threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True), threading.Thread(target=lambda: errs.extend(p.stderr), daemon=True)]

@@ -49,7 +49,7 @@ def test_detect_cli_drops_or_marks_non_faces(verifier_dir, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('cli')
     cli, model = console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp), save_model(build_model('resnet18'), {'arch': 'resnet18', 'size': 64}, tmp/'m')
     def faces(*extra):
-        r = subprocess.run([*cli, str(model), str(SCENES/BACK_OF_HEAD[0]), *extra], capture_output=True, text=True, timeout=300)
+        r = subprocess.run([*cli, '--model', str(model), str(SCENES/BACK_OF_HEAD[0]), *extra], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout.splitlines()[0])['faces']
     def at_head(fs): return [f for f in fs if box_iou(np.array([f['box']], float), np.array([BACK_OF_HEAD[1]], float))[0, 0] > 0.5]
