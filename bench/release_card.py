@@ -2,7 +2,7 @@
 users meet, with its size in the wheel and its speed on this machine; writes the JSON that the model card page
 (nbs/09a_model_card.ipynb) and the released model.json render. Every figure of the card comes from this file.
 
-    mask-recog-export RUN/model --int8 --data RUN/data      # model.onnx and model.int8.onnx beside the weights
+    mask-recog-export --model RUN/model --int8 --data RUN/data      # model.onnx and model.int8.onnx beside the weights
     python bench/release_card.py RUN/model --data RUN/data --scenes $MASK_RECOG_DATA/mask-scenes-571 --out card.json
 
 Scored: each source's test split (crops), the held-out crops of the training scene source (face-mask-853: photos in
@@ -75,7 +75,7 @@ except ImportError:
 
 for name, (fname, kw) in CANDIDATES.items():
     f = model/fname
-    if not f.exists(): print(f'{name}: {f} missing, skipped (export it: mask-recog-export {model} --int8 --data {data})', file=sys.stderr); continue
+    if not f.exists(): print(f'{name}: {f} missing, skipped (export it: mask-recog-export --model {model} --int8 --data {data})', file=sys.stderr); continue
     clf = Classifier(model, device='cpu', **kw)
     c = dict(file=fname, **size_of(f))
     # crops

@@ -456,6 +456,7 @@ def serve_cli(model:str=None, # a model folder (mask-recog-train's, exported or 
               allowed_hosts:str=None, # comma-separated Host names to answer ('*': any; default: the names of --host, on 0.0.0.0 this machine's)
               api_docs:bool=False, # publish /docs, /redoc and /openapi.json
               device:str=None, # cuda, mps or cpu (default: best available)
+              version:VERSION_FLAG=False, # print mask_recog's version and exit
              ):
     "Serve the face-mask web demo: upload a photo or use the webcam, get the annotated image and the JSON"
     for flag, v, low in [('--max-mb', max_mb, 0), ('--max-mp', max_mp, 0)]:

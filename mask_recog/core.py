@@ -9,13 +9,16 @@ from __future__ import annotations
 import os, re, sys, io, json, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
 import http.server, threading, functools, importlib.util, zlib, ctypes, platform
 from pathlib import Path
+from typing import Annotated
+from fastcore.script import store_true
+from . import __version__
 
 # %% auto #0
-__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'RELEASED', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'dataset_path',
-           'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads',
-           'sample_path', 'released_model', 'export_library', 'current_umask', 'atomic_write', 'save_json',
-           'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge',
-           'safe_extract', 'release_memory']
+__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'EXTRACT_LIMITS', 'env_path', 'cache_home',
+           'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr',
+           'sleep_idle_threads', 'sample_path', 'released_model', 'export_library', 'current_umask', 'atomic_write',
+           'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError',
+           'ArchiveTooLarge', 'safe_extract', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -110,6 +113,9 @@ def log_stderr(msg:str # the line to print
               ):
     "Print `msg` to stderr and flush at once, so progress shows while stdout carries the results"
     print(msg, file=sys.stderr, flush=True)
+
+# %% ../nbs/00_core.ipynb #b7e1a003
+VERSION_FLAG = Annotated[store_true, "print mask_recog's version and exit", {'action': 'version', 'version': f'mask_recog {__version__}'}]  # `--version` of every command: `version:VERSION_FLAG=False`
 
 # %% ../nbs/00_core.ipynb #2a116c61
 def sleep_idle_threads():

@@ -604,6 +604,7 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
                 cache_side:int=CACHE_SIDE, # longest side of the cached copies
                 max_dist:int=MAX_DIST, # perceptual-hash distance for near-duplicates
                 workers:int=0, # decoding processes (0: all cores)
+                version:VERSION_FLAG=False, # print mask_recog's version and exit
                ):
     "Validate, de-duplicate and split SOURCE (several: merged, duplicates found across them, earlier rows of OUT kept in their split) into OUT (manifest.csv, report.json, cache/)"
     sources = list(source) or [face_source(None, quick=False)]

@@ -442,17 +442,18 @@ def crossfit_calibration(records:list, # `evaluate_detection(...)['records']` of
 @call_parse
 def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/…, labels/…, a names file; e.g. mask-scenes-571) or PASCAL VOC
                   out:str='box_calibration.json', # JSON file to write
-                  model_dir:str=None, # classifier model folder: one calibration per predicted label (default: one for all faces)
+                  model:str=None, # a classifier model folder: one calibration per predicted label (default: none, one calibration for all faces)
                   detector:str=None, # detector, as for mask-recog-detect (default: YuNet + the masked-face SSD)
                   splits:str='train', # comma-separated splits to fit on: their folders, or drawn from the names in a set without them ('': every photo)
                   iou:float=0.3, # detections matching a labelled face at least this much are used
                   device:str=None, # cuda, mps or cpu (default: best available)
+                  version:VERSION_FLAG=False, # print mask_recog's version and exit
                  ):
     "Fit how a labelled scene set draws face boxes relative to the detector's, for `mask-recog-detect --calibration`; the photos done counted on stderr"
     log = log_stderr
     try:
         det = load_detector(detector, log)
-        clf = load_classifier(model_dir, device=device, log=log) if model_dir else None
+        clf = load_classifier(model, device=device, log=log) if model else None
         r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in splits.split(',') if s) or None, progress=True)
         cal = fit_box_calibration(r['records'], iou)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-calibrate: {e}')

@@ -263,7 +263,7 @@ class Classifier:
 def _load_onnx(self:Classifier, name, device, threads):
     "`(file, meta, session)` for the ONNX file `name`; a missing, stale or damaged file raises an error naming it and the fix"
     f = self.model_dir/name
-    fix = f"export it again with `mask-recog-export {self.model_dir} --onnx{' --int8 --data PREPARED' if name == INT8_FILE else ''}`"
+    fix = f"export it again with `mask-recog-export --model {self.model_dir}{' --int8 --data PREPARED' if name == INT8_FILE else ''}`"
     if not f.exists(): raise FileNotFoundError(f"{f} not found: {fix.replace(' again', '')}")
     try: props = onnx_props(f)
     except ValueError as e: raise ValueError(f"{e}: {fix}") from None
@@ -621,6 +621,7 @@ def predict_cli(*inputs:str, # image files, folders (searched recursively) or gl
                 threshold:float=None, # decision threshold on prob_with_mask (default: the model's)
                 device:str=None, # cuda, mps or cpu (default: best available)
                 precision:str='auto', # with --backend torch: fp32, bf16, fp16 (CUDA) or auto (bf16 where the hardware runs it natively)
+                version:VERSION_FLAG=False, # print mask_recog's version and exit
                ):
     "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}; exit status 0 when every input was classified, 1 when any failed"
     if not inputs: raise SystemExit('mask-recog-predict: no INPUT given (files, folders or globs)')
@@ -648,18 +649,18 @@ def predict_cli(*inputs:str, # image files, folders (searched recursively) or gl
 
 # %% ../nbs/06_inference.ipynb #fbbcda23
 @call_parse
-def export_cli(model_dir:str, # model folder written by training (model.json + model.safetensors)
-               onnx:bool=False, # export model.onnx (ONNX Runtime), checked against PyTorch
+def export_cli(model:str=None, # the model folder written by training (model.json + model.safetensors)
                int8:bool=False, # also write model.int8.onnx, calibrated on --data's train split and scored on its test split
                data:str=None, # prepared dataset (mask-recog-prepare output) for parity images and int8 (default: the model's training data, when here)
                opset:int=17, # ONNX opset (17 or later)
+               version:VERSION_FLAG=False, # print mask_recog's version and exit
               ):
-    "Export a trained model for deployment: MODEL_DIR/model.onnx and, with --int8, MODEL_DIR/model.int8.onnx"
-    if not onnx: raise SystemExit('mask-recog-export: nothing to export: pass --onnx')
-    try: rep = export_onnx(model_dir, int8=int8, data=data, opset=opset)
+    "Export a trained model for deployment: MODEL/model.onnx (ONNX Runtime, checked against PyTorch) and, with --int8, MODEL/model.int8.onnx"
+    if not model: raise SystemExit('mask-recog-export: name the trained model folder with --model')
+    try: rep = export_onnx(model, int8=int8, data=data, opset=opset)
     except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-export: {e}')
     print(f"wrote {rep['onnx']} (opset {rep['opset']}); ONNX Runtime vs PyTorch on {rep['parity_images']} images: max |Δprob| {rep['parity_max_abs_diff']:.2g}")
     if int8:
         print(f"wrote {rep['int8']}; test accuracy fp32 {rep['accuracy_fp32']:.4f}, int8 {rep['accuracy_int8']:.4f} "
               f"(change {rep['accuracy_change']:+.4f}) on {rep['test_images']} images; labels agree on {rep['label_agreement']:.1%}; max |Δprob| {rep['max_prob_diff']:.3g}")
-    print(f"report: {Path(model_dir)/'export.json'}")
+    print(f"report: {Path(model)/'export.json'}")

@@ -63,13 +63,14 @@ def _headline(m:dict)->dict: return {k: m[k] for k in ['n', 'accuracy', 'balance
 
 # %% ../nbs/05a_run.ipynb #54bcda2f
 @call_parse
-@delegates(train_cli, but=['data', 'out', 'seed'])
+@delegates(train_cli, but=['data', 'out', 'seed', 'version'])
 def run_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or http(s) URLs to a zip/tar, merged into one dataset
             out:str='runs/run', # the run folder
             seed:int=TRAIN_DEFAULTS['seed'], # seed of split, weights, shuffling, augmentation
             valid_pct:float=0.2, # share of groups in valid
             test_pct:float=0.1, # share of groups in test
             extra:str=None, # comma-separated more datasets to evaluate on
+            version:VERSION_FLAG=False, # print mask_recog's version and exit
             **kwargs # the recipe's flags, as `mask-recog-train` takes them
            ):
     "The whole series: prepare SOURCE (several are merged), lr_find, train, evaluate; everything lands in OUT with run.json"

@@ -138,14 +138,16 @@ def markdown_table(df:pd.DataFrame # any table; its index becomes the first colu
 
 # %% ../nbs/07b_scorecard.ipynb #d5249a94
 @call_parse
-def scorecard_cli(*models:str, # model folders from mask-recog-train, one row each
+def scorecard_cli(model:str=None, # model folders from mask-recog-train, comma-separated: one row each
                   data:str=None, # a mask-recog-prepare folder with the sources to score (default: each model's own training data)
                   scenes:str=None, # labelled scene set for the end-to-end scores (default: DATA's scene source)
                   out:str=None, # write the cards here as JSON, and the table beside it as Markdown (.md)
                   device:str=None, # cuda, mps or cpu (default: best available)
+                  version:VERSION_FLAG=False, # print mask_recog's version and exit
                  ):
-    "Score each model in MODELS on DATA's test split per source, its held-out scene crops and end to end on the held-out scene photos; print one table (the crops and photos done counted on stderr)"
-    if not models: raise SystemExit('mask-recog-scorecard: name at least one model folder')
+    "Score each model of --model on DATA's test split per source, its held-out scene crops and end to end on the held-out scene photos; print one table (the crops and photos done counted on stderr)"
+    models = [m for m in (model or '').split(',') if m]
+    if not models: raise SystemExit('mask-recog-scorecard: name at least one model folder (--model A or --model A,B)')
     todo = {}
     for m in models:  # every argument checked before the slow part starts
         if not (Path(m)/MODEL_JSON).exists(): raise SystemExit(f'mask-recog-scorecard: {m}: no model.json: not a model folder')

@@ -445,6 +445,7 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
 @delegates(detect_options)
 def detect_cli(*input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://); or several videos, cameras and streams, watched side by side (step 7c)
                model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
+               version:VERSION_FLAG=False, # print mask_recog's version and exit
                **kwargs):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, pos, faces} or {…, error}; `time` the Unix time it was read, `pos` seconds into the input), progress on stderr; exit status 1 when an image failed or the input could not be read"
     try: detect_options(**kwargs)  # the flags, checked before anything is read or loaded

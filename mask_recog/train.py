@@ -322,7 +322,7 @@ def ensure_model(data:str|Path, # a `prepare` output folder
 # %% ../nbs/04_train.ipynb #d3809edf
 @call_parse
 def train_cli(data:str, # a mask-recog-prepare output folder
-              out:str='data/models/resnet34', # model folder to write
+              out:str=None, # model folder to write (default: data/models/ARCH-SIZE, e.g. data/models/resnet34-224)
               arch:str=TRAIN_DEFAULTS['arch'], # architecture (torchvision or fastai name)
               size:int=TRAIN_DEFAULTS['size'], # input side in pixels
               epochs:int=TRAIN_DEFAULTS['epochs'], # training epochs
@@ -336,8 +336,10 @@ def train_cli(data:str, # a mask-recog-prepare output folder
               framing:str=TRAIN_DEFAULTS['framing'], # detector framing augmentations: comma-separated box, small, camera, all, or none
               progressive:float=TRAIN_DEFAULTS['progressive'], # share of the epochs trained first at --small-size (progressive resizing; 0: off)
               small_size:int=None, # side of those epochs (default: 5/8 of --size, a multiple of 8)
+              version:VERSION_FLAG=False, # print mask_recog's version and exit
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
+    out = out or f'data/models/{arch}-{size}'
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
                     framing=framing, progressive=progressive, small_size=small_size)
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError) as e: raise SystemExit(f'mask-recog-train: {e}')

@@ -304,7 +304,8 @@ def verifier_cli(scenes:str, # a labelled scene set with train and valid photos:
                  threshold:float=None, # a fixed threshold, instead of the one chosen on the valid photos
                  max_loss:float=0.01, # largest share of the valid photos' labelled faces the chosen threshold may drop
                  min_face:int=MIN_FACE, # as mask-recog-detect --min-face: smaller detections are left out of the valid check
-                 seed:int=0 # training seed
+                 seed:int=0, # training seed
+                 version:VERSION_FLAG=False, # print mask_recog's version and exit
                 ):
     "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones (the photos done counted on stderr)"
     try:

@@ -8,10 +8,10 @@ import io, json, os, shutil
 from pathlib import Path
 import pytest
 from conftest import console_script, is_full, serving, untrained_model
+from support import CHROMIUM, CHROMEDRIVER, headless_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = 'images/test/crowd_mask34.jpg'  # in mask-scenes-571: two masked faces; photo: alexlorenzo/masked-faces-detection
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
 FACE_KEYS = {'box', 'landmarks', 'score', 'label', 'prob_with_mask'}
 
 @pytest.fixture(scope='module')
@@ -38,17 +38,7 @@ def server(browser_bits, detector_models, model_dir, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def driver(browser_bits, tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ.setdefault('SE_OFFLINE', 'true')   # never let Selenium Manager look for drivers online
-    o = webdriver.ChromeOptions()
-    o.binary_location = CHROMIUM
-    for a in ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-              '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--window-size=900,1000',
-              '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',   # a test-pattern camera, allowed without asking
-              f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]: o.add_argument(a)
-    d = webdriver.Chrome(options=o, service=Service(CHROMEDRIVER))
-    d.set_page_load_timeout(30)
+    d = headless_chromium(tmp_path_factory.mktemp('chromium-profile'), '900,1000')
     yield d
     d.quit()
 

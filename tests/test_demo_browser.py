@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
 from conftest import free_port, untrained_model
+from support import CHROMIUM, CHROMEDRIVER, headless_chromium
 
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium') or shutil.which('chromium-browser'), shutil.which('chromedriver')
 LABELS = {'with_mask', 'without_mask'}
 MAX_MB = 1  # the photo limit the app is started with: a 1.4 MB photo is refused by the app, not by Gradio's server (its limit is the video's)
 
@@ -64,17 +64,7 @@ def server(browser_bits, detector_models, model_dir, tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def driver(browser_bits, tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ.setdefault('SE_OFFLINE', 'true')   # never let Selenium Manager look for drivers online
-    o = webdriver.ChromeOptions()
-    o.binary_location = CHROMIUM
-    for a in ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-              '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--window-size=1200,1400',
-              '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',   # a test-pattern camera, allowed without asking
-              f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]: o.add_argument(a)
-    d = webdriver.Chrome(options=o, service=Service(CHROMEDRIVER))
-    d.set_page_load_timeout(30)
+    d = headless_chromium(tmp_path_factory.mktemp('chromium-profile'), '1200,1400')
     yield d
     d.quit()
 

@@ -28,10 +28,10 @@ def model_dir(tmp_path_factory):
     return save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 96}, tmp_path_factory.mktemp('m')/'model')
 
 def test_cli_cam(prepared, model_dir, tmp_path):
-    "`mask-recog-evaluate MODEL DATA --cam 2` writes cam.png (2 wrong + 2 correct, one band: one source) beside the usual files"
+    "`mask-recog-evaluate DATA --model MODEL --cam 2` writes cam.png (2 wrong + 2 correct, one band: one source) beside the usual files"
     from mask_recog.data import load_split
     cmd = console_script('mask-recog-evaluate', 'mask_recog.evaluate', 'evaluate_cli', tmp_path)
-    r = subprocess.run([*cmd, str(model_dir), str(prepared), '--out', str(tmp_path/'ev'), '--cam', '2', '--device', 'cpu'],
+    r = subprocess.run([*cmd, str(prepared), '--model', str(model_dir), '--out', str(tmp_path/'ev'), '--cam', '2', '--device', 'cpu'],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     ev = tmp_path/'ev'
@@ -44,14 +44,14 @@ def test_cli_cam(prepared, model_dir, tmp_path):
     assert bar[0].startswith(f"images: 0.00% [0/{m['n']} ") and bar[-1].startswith(f"images: 100.00% [{m['n']}/{m['n']} "), r.stderr
     assert 'images: ' not in r.stdout                                      # stdout carries the results only
     # without --cam: no figure
-    r = subprocess.run([*cmd, str(model_dir), str(prepared), '--out', str(tmp_path/'ev0'), '--device', 'cpu'], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([*cmd, str(prepared), '--model', str(model_dir), '--out', str(tmp_path/'ev0'), '--device', 'cpu'], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert (tmp_path/'ev0'/'metrics.json').is_file() and not (tmp_path/'ev0'/'cam.png').exists()
 
 def test_cli_cam_negative(prepared, model_dir):
     "A negative --cam is refused before anything is scored, with a message saying what to give"
     from mask_recog.evaluate import evaluate_cli
-    with pytest.raises(SystemExit, match='--cam -1: give the number'): evaluate_cli(str(model_dir), str(prepared), cam=-1)
+    with pytest.raises(SystemExit, match='--cam -1: give the number'): evaluate_cli(str(prepared), model=str(model_dir), cam=-1)
 
 def test_grad_cam_maps(prepared, model_dir):
     "Maps from the weights on the CPU, no Learner: finite, in [0, 1], the size of the input, different for two different faces"

@@ -50,14 +50,14 @@ def test_clear_errors(env):
     with pytest.raises(SystemExit, match='no such model folder'): predict_cli(str(env['imgs']), model=str(env['tmp']/'no-model'))
     with pytest.raises(SystemExit, match='no INPUT given'): predict_cli(model=str(env['model']))
     with pytest.raises(SystemExit, match="'fp16' needs device='cuda'"): predict_cli(str(env['imgs']), model=str(env['model']), backend='torch', precision='fp16', device='cpu')
-    with pytest.raises(SystemExit, match='pass --onnx'): export_cli(str(env['model']))
-    with pytest.raises(SystemExit, match='int8 needs data'): export_cli(str(env['model']), onnx=True, int8=True)
+    with pytest.raises(SystemExit, match='name the trained model folder with --model'): export_cli()
+    with pytest.raises(SystemExit, match='int8 needs data'): export_cli(model=str(env['model']), int8=True)
 
 def test_export_int8_and_predict(env, small_real_set, capsys):
     from mask_recog.data import prepare
     prep = env['tmp']/'prepared'
     prepare(small_real_set, prep, progress=False)
-    r = run(env['export'], env['model'], '--onnx', '--int8', '--data', prep)
+    r = run(env['export'], '--model', env['model'], '--int8', '--data', prep)
     assert r.returncode == 0, r.stderr
     assert 'model.onnx' in r.stdout and 'model.int8.onnx' in r.stdout and 'test accuracy fp32' in r.stdout
     rep = json.loads((env['model']/'export.json').read_text())

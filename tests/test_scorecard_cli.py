@@ -11,15 +11,15 @@ def run(cmd, *args, **kw): return subprocess.run([*cmd, *map(str, args)], captur
 
 def test_no_model(cmd):
     r = run(cmd)
-    assert r.returncode == 1 and r.stderr.strip() == 'mask-recog-scorecard: name at least one model folder', r.stderr
+    assert r.returncode == 1 and r.stderr.strip() == 'mask-recog-scorecard: name at least one model folder (--model A or --model A,B)', r.stderr
 
 def test_not_a_model_folder(cmd, tmp_path):
-    r = run(cmd, tmp_path)
+    r = run(cmd, '--model', tmp_path)
     assert r.returncode == 1 and 'no model.json: not a model folder' in r.stderr and 'Traceback' not in r.stderr, r.stderr
 
 def test_model_without_its_data(cmd, tmp_path):
     m = untrained_model(tmp_path/'m')
-    r = run(cmd, m)
+    r = run(cmd, '--model', m)
     assert r.returncode == 1 and 'name a prepared folder with --data' in r.stderr, r.stderr
 
 def test_scores_with_progress(cmd, small_real_set, tmp_path):
@@ -27,7 +27,7 @@ def test_scores_with_progress(cmd, small_real_set, tmp_path):
     from mask_recog.data import prepare, load_split
     prep = tmp_path/'faces'
     prepare(small_real_set, prep, progress=False, workers=1)
-    r = run(cmd, untrained_model(tmp_path/'m'), '--data', prep, '--device', 'cpu')
+    r = run(cmd, '--model', untrained_model(tmp_path/'m'), '--data', prep, '--device', 'cpu')
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('| ') and 'images: ' not in r.stdout, r.stdout   # stdout: the Markdown table alone
     n = len(load_split(prep, 'test'))                                      # every test crop scored once (an untrained model trained on none)
