@@ -135,7 +135,7 @@ def test_port_taken(server, serve_cmd, model_dir):
     _, port, _ = server
     cmd, env = serve_cmd
     t0 = time.monotonic()
-    r = subprocess.run([*cmd, str(model_dir), '--port', str(port)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    r = subprocess.run([*cmd, '--model', str(model_dir), '--port', str(port)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert r.returncode != 0, r
     assert f'port {port} is already in use' in r.stderr and 'serving on' not in r.stderr + r.stdout, r.stderr
     assert time.monotonic() - t0 < 30
