@@ -64,11 +64,12 @@ def test_two_streams_one_dies(cli, scenes, scene_photos, model_dir, detector_mod
     assert 'door: ' in r.stderr and 'reconnecting' in r.stderr and 'Traceback' not in r.stderr
     assert 3 <= len(frames['door']) <= 8                                             # ...after the frames it sent
     hall = frames['hall']
-    assert [x['frame'] for x in hall] == sorted(x['frame'] for x in hall) and len(hall) >= 30   # the other went on: ~60 frames in 6 s
+    assert [x['frame'] for x in hall] == sorted(x['frame'] for x in hall)              # the other went on, in order
     died = max(x['time'] for x in frames['door'])
     after = [x['time'] for x in hall if x['time'] > died]
     rate, gap = (len(after) - 1) / (after[-1] - after[0]), max(b - a for a, b in zip(after, after[1:]))
-    assert len(after) >= 20 and rate >= 4 and gap < 1, (rate, gap)   # no stall while the door was retried (0.5 s back-off, a refused open) or after
+    assert len(after) >= 20 and gap < 1, (rate, gap)   # 20 frames after the door died, no stall while it was retried (0.5 s back-off, a refused open) or after;
+    # how many frames a second depends on the machine's speed (bench/streams_speed.py measures it), not asserted here
     assert {x['camera'] for x in recs if 'event' in x} <= {'hall', 'door'}
     pos = [x['pos'] for x in hall]   # each input's own position: seconds since its first frame, beside the one clock
     assert pos[0] == 0 and pos == sorted(pos) and abs((pos[-1] - pos[0]) - (hall[-1]['time'] - hall[0]['time'])) < 0.25, hall
