@@ -30,7 +30,8 @@ from mask_recog.metrics import binary_metrics
 from mask_recog.evaluate import held_out_scenes
 from mask_recog.inference import Classifier, ONNX_FILE, INT8_FILE
 from mask_recog.model import WEIGHTS_FILE, read_meta
-from mask_recog.detect import evaluate_detection, score_detections, load_detector
+from mask_recog.detect import evaluate_detection, score_detections, load_detector, photo_split
+from mask_recog.inference import as_rgb
 from mask_recog.scorecard import Remembered, scene_root
 from mask_recog.train import versions
 
@@ -95,7 +96,6 @@ for name, (fname, kw) in CANDIDATES.items():
         c['e2e'][f'{scene_src.name} held-out photos'] = dict(photos=len(held_recs), scores=score_detections(held_recs, (0.5, 0.3)))
     if a.scenes:
         r = evaluate_detection(a.scenes, det, clf)
-        from mask_recog.detect import photo_split
         vt = [x for x in r['records'] if photo_split(x['path']) in ('valid', 'test')]
         c['e2e'][f'{Path(a.scenes).name} valid + test photos'] = dict(photos=len(vt), scores=score_detections(vt, (0.5, 0.3)))
         c['e2e'][f'{Path(a.scenes).name} all photos'] = dict(photos=len(r['records']), scores=score_detections(r['records'], (0.5, 0.3)))
@@ -104,9 +104,7 @@ for name, (fname, kw) in CANDIDATES.items():
                                 'said_unmatched': {cl: dict(detections=s['alerts'][cl]['detections'], unmatched=pct(s['alerts'][cl]['unmatched'])) for cl in CLASSES}}
                        for t, s in v['scores'].items()}
     # speed: face crops per second through the classifier alone, on this machine's CPU
-    crops = [o for o in files[:a.speed_crops]]
-    from mask_recog.inference import as_rgb
-    ims = [as_rgb(f) for f in crops]
+    ims = [as_rgb(f) for f in files[:a.speed_crops]]
     clf.probs(ims[:64])  # warm-up
     t = time.perf_counter(); clf.probs(ims); dt = time.perf_counter() - t
     c['speed'] = dict(crops=len(ims), seconds=round(dt, 3), crops_per_s=round(len(ims) / dt, 1), threads=__import__('torch').get_num_threads())
