@@ -116,7 +116,7 @@ def start_server(port):
     else:
         from shutil import which
         exe = which('mask-recog-serve')
-        cmd = [exe] if exe else [sys.executable, '-c', 'import sys; from mask_recog.app import serve_cli; sys.argv[0] = "mask-recog-serve"; serve_cli()']
+        cmd = [exe] if exe else [sys.executable, '-c', 'import sys; from mask_recog.cli import serve_cli; sys.argv[0] = "mask-recog-serve"; serve_cli()']
         cmd += [a.model_dir, '--port', str(port), *(['--max-side', str(a.max_side)] if a.max_side else [])]
     log = open(tmp/'serve.log', 'w')
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -147,7 +147,7 @@ MaskRecog.__call__ = MaskRecog.predict
 # %% ../nbs/09_api.ipynb #7a6c5d3d
 @patch
 def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream URL (rtsp://, http://)
-          every:int=1, # process one frame in this many
+          stride:int=1, # process one frame in this many (`mask-recog-detect --stride`)
           detect_every:int|None=None, # run the detector on one processed frame in this many (default: `detect_every_for`, 3 for videos)
           camera:str|None=None, # the name in the events (default: `source`)
           best_crops:str|Path|None=None, # save each track's best view of the face in this folder
@@ -158,7 +158,7 @@ def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream
     if reader.kind in ('image', 'folder'): raise ValueError(f'{source}: an image or a folder; `track` follows faces across the frames of a video, camera or stream (use `predict`)')
     tracker = Tracker(camera=camera or str(source), threshold=classifier_threshold(self.classifier), crops_dir=best_crops)
     try:
-        for src, i, t, p, frame, faces, evs, err in watch(reader, self.detector, self.classifier, every, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
+        for src, i, t, p, frame, faces, evs, err in watch(reader, self.detector, self.classifier, stride, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
             if err is not None: log_stderr(f'skipped frame {i} of {src}: {err}'); continue
             if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, evs, p)
     finally: reader.close()

@@ -8,7 +8,7 @@ Docs: https://mask-recog.github.io/mask_recog/app.html.md"""
 __all__ = ['MAX_BYTES', 'MAX_UPLOAD_PIXELS', 'FORMATS', 'KINDS', 'PAGE', 'LOOPBACK', 'SAFE_METHODS', 'JOBS', 'WAIT_S',
            'RELOAD_PIXELS', 'UploadError', 'sniff_format', 'check_upload', 'read_upload', 'data_url', 'render_page',
            'Slots', 'split_host', 'host_allowed', 'same_origin', 'make_app', 'local_names', 'listen_socket',
-           'colab_url', 'Demo', 'serve', 'serve_cli']
+           'colab_url', 'Demo', 'serve']
 
 # %% ../nbs/08_app.ipynb #921ad9f1
 import os, re, sys, io, time, math, errno, base64, socket, asyncio, threading, collections
@@ -441,30 +441,3 @@ def serve(model_dir:str|Path|None=None, # classifier model folder (model.json + 
     url = proxy or f'http://{host}:{port}/'
     print(f'mask_recog demo: open {url}' + (" (Colab's proxy to this runtime)" if proxy else ''))
     return Demo(server, t, url, port)
-
-# %% ../nbs/08_app.ipynb #fc5f18c0
-@call_parse
-def serve_cli(model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
-              host:str='127.0.0.1', # interface to listen on (0.0.0.0: all)
-              port:int=7860, # TCP port
-              detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD)
-              max_mb:float=10, # upload limit in MB
-              max_mp:float=MAX_UPLOAD_PIXELS / 1e6, # pixel budget of one upload in megapixels: larger images are refused (422) before decoding
-              jobs:int=JOBS, # uploads decoded and analyzed at once (each may take up to about 1.5 GB)
-              wait_s:float=WAIT_S, # seconds an upload waits for its turn before it is answered 503
-              max_side:int=MAX_FRAME_SIDE, # photos are analyzed at most this many pixels a side (smaller: less memory and time per upload)
-              allowed_hosts:str=None, # comma-separated Host names to answer ('*': any; default: the names of --host, on 0.0.0.0 this machine's)
-              api_docs:bool=False, # publish /docs, /redoc and /openapi.json
-              device:str=None, # cuda, mps or cpu (default: best available)
-              version:VERSION_FLAG=False, # print mask_recog's version and exit
-             ):
-    "Serve the face-mask web demo: upload a photo or use the webcam, get the annotated image and the JSON"
-    for flag, v, low in [('--max-mb', max_mb, 0), ('--max-mp', max_mp, 0)]:
-        if v <= low: raise SystemExit(f'mask-recog-serve: {flag} {v:g}: must be more than 0')
-    if jobs < 1: raise SystemExit(f'mask-recog-serve: --jobs {jobs}: must be 1 or more')
-    if max_side < 64: raise SystemExit(f'mask-recog-serve: --max-side {max_side}: must be 64 or more')
-    if wait_s < 0: raise SystemExit(f'mask-recog-serve: --wait-s {wait_s:g}: must be 0 or more')
-    if not 0 <= port <= 65535: raise SystemExit(f'mask-recog-serve: --port {port}: must be 0 to 65535')
-    sleep_idle_threads()  # before torch loads
-    try: serve(model, port, host, detector, max_mb, device, False, allowed_hosts, api_docs, max_mp, jobs, wait_s, max_side)
-    except (FileNotFoundError, ValueError, RuntimeError, OSError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-serve: {e}')

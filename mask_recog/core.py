@@ -14,11 +14,11 @@ from fastcore.script import store_true
 from . import __version__
 
 # %% auto #0
-__all__ = ['CLASSES', 'QUICK_VAR', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'EXTRACT_LIMITS', 'env_path', 'cache_home',
-           'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr',
-           'sleep_idle_threads', 'sample_path', 'released_model', 'export_library', 'current_umask', 'atomic_write',
-           'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError',
-           'ArchiveTooLarge', 'safe_extract', 'release_memory']
+__all__ = ['CLASSES', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'EXTRACT_LIMITS', 'env_path',
+           'cache_home', 'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device',
+           'log_stderr', 'sleep_idle_threads', 'sample_path', 'released_model', 'export_library', 'current_umask',
+           'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download',
+           'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -73,6 +73,10 @@ def quick_run()->bool:
 def in_colab()->bool:
     "Whether this runs in Google Colab"
     return 'google.colab' in sys.modules
+
+# %% ../nbs/00_core.ipynb #c0a00001
+TRAIN_DEFAULTS = dict(arch='resnet34', size=224, epochs=40, lr='auto', bs=64, seed=42, pretrained='auto', weights=None, wd=0.01, label_smoothing=0.,
+                      limit=None, device=None, framing='box', progressive=0., small_size=None)  # the recipe: the defaults of `train`, each explained there
 
 # %% ../nbs/00_core.ipynb #f500d44a
 QUICK_RECIPE = dict(arch='resnet18', # a small network

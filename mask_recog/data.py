@@ -26,9 +26,9 @@ __all__ = ['LABEL_ALIASES', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'S
            'SPLIT_RULE', 'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url',
            'resolve_source', 'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source',
            'get_scenes', 'inspect_file', 'source_names', 'default_out', 'prepare', 'untrainable', 'make_report',
-           'load_split', 'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'prepare_cli',
-           'IMG_EXTS', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST',
-           'SPLITS', 'SPLIT_DIRS', 'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split',
+           'load_split', 'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'IMG_EXTS',
+           'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS',
+           'SPLIT_DIRS', 'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split',
            'assign_splits', 'keep_splits']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
@@ -593,35 +593,3 @@ def prepare_default(work:str|Path|None=None, # the series' working folder (defau
     out = Path(work or work_dir())/default_out(srcs)
     prepare(srcs, out, progress=progress)
     return out
-
-# %% ../nbs/01_data.ipynb #ff7fbab4
-@call_parse
-def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or http(s) URLs to a zip/tar, merged into one dataset (default: $MASK_RECOG_SOURCE, else the default Kaggle dataset)
-                out:str=None, # output folder (default: data/prepared/<source name>, or <name1>+<name2> for several)
-                valid_pct:float=0.2, # share of groups in valid
-                test_pct:float=0.1, # share of groups in test
-                seed:int=42, # split seed
-                cache_side:int=CACHE_SIDE, # longest side of the cached copies
-                max_dist:int=MAX_DIST, # perceptual-hash distance for near-duplicates
-                workers:int=0, # decoding processes (0: all cores)
-                version:VERSION_FLAG=False, # print mask_recog's version and exit
-               ):
-    "Validate, de-duplicate and split SOURCE (several: merged, duplicates found across them, earlier rows of OUT kept in their split) into OUT (manifest.csv, report.json, cache/)"
-    sources = list(source) or [face_source(None, quick=False)]
-    out = Path(out) if out else default_out(sources)
-    try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, cache_side, max_dist, workers=workers or None)
-    except (FileNotFoundError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-prepare: {e}')
-    rep = json.loads((Path(out)/'report.json').read_text())
-    print(f"{rep['rows']} rows from {rep['files']} files in {rep['elapsed_s']} s ({rep['reused_files']} reused)")
-    print('status:', rep['status'])
-    print('splits:', rep['splits'])
-    if len(rep['sources']) > 1:
-        for name, s in rep['sources'].items(): print(f"  {name}: {s['rows']} rows, status {s['status']}, splits {s['splits']}")
-    print(f"exact duplicates: {rep['exact_duplicates']['extra_copies']} extra copies; near-duplicate groups: "
-          f"{rep['near_duplicate_groups']['groups']} holding {rep['near_duplicate_groups']['images']} images; "
-          f"groups spanning splits: {rep['groups_spanning_splits']}")
-    name = lambda r: f"{r['source']}:{r['path']}" if 'source' in r else r['path']
-    for q in rep['quarantined'][:20]: print(f"quarantined {name(q)}: {q['reason']}")
-    for q in rep.get('leaks', [])[:20]: print(f"excluded {name(q)}: {q['reason']}")
-    for w in rep['warnings']: log_stderr(f'mask-recog-prepare: warning: {w}')
-    print(f'wrote {Path(out)/"manifest.csv"} and {Path(out)/"report.json"}')

@@ -122,7 +122,7 @@ def video_faces(recog:MaskRecog, # the model and the face detector
                 max_bytes:int=MAX_VIDEO_BYTES, # the video upload limit
                 max_pixels:int=MAX_UPLOAD_PIXELS, # the pixel budget of one frame
                 max_seconds:float=MAX_VIDEO_S, # the longest video taken (a video whose header gives no length is cut there)
-                every:int=1, # process one frame in this many
+                stride:int=1, # process one frame in this many
                 preview_s:float=1. # seconds between the frames shown while it runs
                ):
     "The video tab's outputs: `(latest annotated frame, None, faces, events, progress)` while it runs, then `(last frame, annotated video file, faces, events, summary)`; a refused upload raises `gr.Error`"
@@ -136,7 +136,7 @@ def video_faces(recog:MaskRecog, # the model and the face detector
     t0 = shown = time.perf_counter()
     table = lambda: pd.concat(faces, ignore_index=True) if faces else None
     try:
-        with contextlib.closing(recog.track(str(upload), every=every, camera=name)) as results:
+        with contextlib.closing(recog.track(str(upload), stride=stride, camera=name)) as results:
             for r in results:
                 events += r.events
                 if r.image is None: continue  # the end: the open tracks' `ended` events
@@ -144,7 +144,7 @@ def video_faces(recog:MaskRecog, # the model and the face detector
                 r.source = name
                 if len(r): faces.append(r.to_pandas())
                 last = r.plot()
-                if vid is None: vid = VideoOut(out/Path(name).stem, fps / every, last.shape[1::-1])
+                if vid is None: vid = VideoOut(out/Path(name).stem, fps / stride, last.shape[1::-1])
                 vid.write(last)
                 if time.perf_counter() - shown >= preview_s:
                     shown = time.perf_counter()
@@ -175,16 +175,16 @@ def make_demo(model:str|Path|MaskRecog|None=None, # a model folder, a `MaskRecog
               max_pixels:int=MAX_UPLOAD_PIXELS, # pixel budget of a photo or a video frame, read from its header before decoding
               max_video_mb:float=MAX_VIDEO_BYTES / 2**20, # video upload limit, MB
               max_video_s:float=MAX_VIDEO_S, # the longest video taken, seconds
-              video_every:int=1, # process one video frame in this many
+              video_stride:int=1, # process one video frame in this many
               queue:int=16 # uploads that may wait their turn; more are turned away
              )->gr.Blocks:
     "The Gradio app: a photo (upload or webcam) or a video in; the annotated photo or video, the faces and the track events out"
-    for arg, v in [('max_upload_mb', max_upload_mb), ('max_pixels', max_pixels), ('max_video_mb', max_video_mb), ('max_video_s', max_video_s), ('video_every', video_every), ('queue', queue)]:
+    for arg, v in [('max_upload_mb', max_upload_mb), ('max_pixels', max_pixels), ('max_video_mb', max_video_mb), ('max_video_s', max_video_s), ('video_stride', video_stride), ('queue', queue)]:
         if not v > 0: raise ValueError(f'make_demo: {arg}={v}: must be more than 0')
     recog = model if isinstance(model, MaskRecog) else MaskRecog(model, detector, device)
     max_bytes, vbytes = int(max_upload_mb * 2**20), int(max_video_mb * 2**20)
     def photo(upload): return photo_faces(recog, upload, max_bytes, max_pixels)
-    def video(upload): yield from video_faces(recog, upload, vbytes, max_pixels, max_video_s, video_every)
+    def video(upload): yield from video_faces(recog, upload, vbytes, max_pixels, max_video_s, video_stride)
     with gr.Blocks(title='mask_recog: face masks', analytics_enabled=False, delete_cache=(600, 3600)) as demo:  # uploads and results: kept an hour
         gr.Markdown('# Face masks\nEvery face found is boxed: **green** with a mask, **red** without. '
                     f'Photos: at most {_mb(max_bytes)} and {_mp(max_pixels)}. Videos: at most {_mb(vbytes)} and {max_video_s:g} s.')

@@ -26,7 +26,7 @@ __all__ = ['SPLITS', 'MIN_FACE', 'FACE_KEYS', 'COLORS', 'CAL_KEYS', 'scan_scenes
            'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'annotate', 'match_boxes',
            'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid',
            'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos',
-           'crossfit_calibration', 'calibrate_cli']
+           'crossfit_calibration']
 
 # %% ../nbs/07_detect.ipynb #314b6969
 SPLITS = ('train', 'valid', 'test')
@@ -437,29 +437,3 @@ def crossfit_calibration(records:list, # `evaluate_detection(...)['records']` of
         cal = fit_box_calibration([r for r in records if fold[r['path']] != f], **kwargs)
         out.update({id(r): {**r, 'faces': calibrate_boxes(r['faces'], cal, r.get('shape'))} for r in records if fold[r['path']] == f})
     return [out[id(r)] for r in records]
-
-# %% ../nbs/07_detect.ipynb #7e1de4db
-@call_parse
-def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/…, labels/…, a names file; e.g. mask-scenes-571) or PASCAL VOC
-                  out:str='box_calibration.json', # JSON file to write
-                  model:str=None, # a classifier model folder: one calibration per predicted label (default: none, one calibration for all faces)
-                  detector:str=None, # detector, as for mask-recog-detect (default: YuNet + the masked-face SSD)
-                  splits:str='train', # comma-separated splits to fit on: their folders, or drawn from the names in a set without them ('': every photo)
-                  iou:float=0.3, # detections matching a labelled face at least this much are used
-                  device:str=None, # cuda, mps or cpu (default: best available)
-                  version:VERSION_FLAG=False, # print mask_recog's version and exit
-                 ):
-    "Fit how a labelled scene set draws face boxes relative to the detector's, for `mask-recog-detect --calibration`; the photos done counted on stderr"
-    log = log_stderr
-    try:
-        det = load_detector(detector, log)
-        clf = load_classifier(model, device=device, log=log) if model else None
-        r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in splits.split(',') if s) or None, progress=True)
-        cal = fit_box_calibration(r['records'], iou)
-    except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-calibrate: {e}')
-    for s in r['skipped']: log(f'skipped {s}')
-    cal['fitted_on'] = {'scenes': str(scenes), 'splits': splits, 'photos': r['images'], 'detector': r['detector'], 'classifier': r['classifier'], 'iou': iou}
-    save_json(cal, out)
-    for k, v in cal.items():
-        if k != 'fitted_on': log(f"{k:12s} centre {v['dx']:+.3f} w, {v['dy']:+.3f} h; width ×{v['sw']:.3f}, height ×{v['sh']:.3f} ({v['faces']} faces)")
-    log(f"wrote {out} (fitted on {r['images']} photos)")

@@ -21,8 +21,7 @@ from .train import ensure_model
 
 # %% auto #0
 __all__ = ['CAM_SIDE', 'SCENE_KINDS', 'eval_rows', 'predict_rows', 'source_table', 'evaluate', 'plot_confusion', 'plot_roc',
-           'plot_top_losses', 'cam_layer', 'grad_cam', 'cam_pick', 'cam_set', 'plot_cam', 'held_out_scenes',
-           'evaluate_cli']
+           'plot_top_losses', 'cam_layer', 'grad_cam', 'cam_pick', 'cam_set', 'plot_cam', 'held_out_scenes']
 
 # %% ../nbs/05_evaluate.ipynb #a027e5e5
 def eval_rows(data:str|Path, # a prepared folder, or a source for `prepare` (folder of classes, YOLO/VOC set, URL...)
@@ -254,26 +253,3 @@ def held_out_scenes(data:str|Path # a `prepare` output folder
     if 'source' in rows: scenes = {s['name'] for s in rep['params'].get('sources', []) if s.get('kind') in SCENE_KINDS}
     else: scenes, rows = ({''} if rep['params'].get('kind') in SCENE_KINDS else set()), rows.assign(source='')  # one source, as before
     return rows[held & rows.source.isin(scenes)].reset_index(drop=True)
-
-# %% ../nbs/05_evaluate.ipynb #5aa77dad
-@call_parse
-def evaluate_cli(data:str, # prepared folder (its test split), class-folder tree or detection set
-                 model:str=None, # a model folder from mask-recog-train (its PyTorch weights: Grad-CAM needs them)
-                 extra:str=None, # comma-separated more datasets to score (e.g. a scene set)
-                 out:str=None, # output folder (default: MODEL/eval/<data name>)
-                 device:str=None, # cuda, mps or cpu (default: best available)
-                 split:str='test', # split of a prepared DATA to score: test, valid, train or all
-                 cam:int=0, # also write cam.png: Grad-CAM of N wrong and N correct predictions (per source)
-                 version:VERSION_FLAG=False, # print mask_recog's version and exit
-                ):
-    "Score the model --model on DATA (and --extra sets): metrics.json, confusion.png, roc.png, top_losses.png (cam.png with --cam N); the images scored counted on stderr"
-    if not model: raise SystemExit('mask-recog-evaluate: name the model folder to score with --model (a model from mask-recog-train)')
-    if cam < 0: raise SystemExit(f'mask-recog-evaluate: --cam {cam}: give the number of wrong (and of correct) predictions to show, 0 for none')
-    for i, d in enumerate([data] + [e for e in (extra or '').split(',') if e]):
-        o = Path(out)/(Path(d.rstrip('/')).name if i else '') if out else None
-        try: r = evaluate(model, d, o, device, split=split if i == 0 else 'test', cam=cam, progress=True)
-        except (FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
-        print(f"{r['name']}: n={r['n']} accuracy {r['accuracy']:.4f} balanced {r['balanced_accuracy']:.4f} "
-              f"AUC {r['roc_auc'] if r['roc_auc'] is None else round(r['roc_auc'], 4)} at threshold {r['threshold']:.3f} "
-              f"(at 0.5: {r['at_05']['accuracy']:.4f}); wrote {o or Path(model)/'eval'/Path(d.rstrip('/')).name}")
-        if len(r.get('by_source', {})) > 1: print(source_table(r).to_string())

@@ -24,7 +24,7 @@ __all__ = ['MAX_DECODE_SIDE', 'DECODES', 'ONNX_FILE', 'INT8_FILE', 'BACKENDS', '
            'as_rgb', 'item_name', 'PixelBudget', 'decode_pixels', 'onnx_props', 'ort_device', 'onnx_session',
            'native_bf16', 'autocast_dtype', 'Classifier', 'resize_weights', 'thumb_size', 'fit_weights', 'boxes_batch',
            'bf16_prob_bound', 'parity', 'write_onnx', 'check_onnx', 'int8_onnx', 'export_onnx', 'quantize_onnx',
-           'split_accuracy', 'int8_report', 'expand_inputs', 'predict_cli', 'export_cli']
+           'split_accuracy', 'int8_report', 'expand_inputs']
 
 # %% ../nbs/06_inference.ipynb #90a38e76
 MAX_DECODE_SIDE = 2048  # image files and bytes are decoded to at most this many pixels a side: 8× the prepare cache's `CACHE_SIDE` every input is shrunk to first
@@ -610,57 +610,3 @@ def expand_inputs(inputs:list # files, folders (searched recursively) and glob p
         if not fs: out.append((s, 'no image files found' if p.is_dir() else 'no file matches')); continue
         out.extend((f, None) for f in fs)
     return out
-
-# %% ../nbs/06_inference.ipynb #19dc01e3
-@call_parse
-def predict_cli(*inputs:str, # image files, folders (searched recursively) or glob patterns
-                model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
-                backend:str='auto', # 'auto' (ONNX Runtime when the folder holds an export, as mask-recog-detect), 'torch' or 'onnx'
-                int8:bool=False, # the int8 ONNX model (model.int8.onnx)
-                bs:int=64, # images per batch
-                threshold:float=None, # decision threshold on prob_with_mask (default: the model's)
-                device:str=None, # cuda, mps or cpu (default: best available)
-                precision:str='auto', # with --backend torch: fp32, bf16, fp16 (CUDA) or auto (bf16 where the hardware runs it natively)
-                version:VERSION_FLAG=False, # print mask_recog's version and exit
-               ):
-    "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}; exit status 0 when every input was classified, 1 when any failed"
-    if not inputs: raise SystemExit('mask-recog-predict: no INPUT given (files, folders or globs)')
-    try:
-        if int8 or backend == 'onnx': clf = Classifier(model or released_model(), 'onnx', int8, device, bs, threshold)
-        else:
-            from mask_recog.detect import load_classifier  # the choice every door makes (step 7, a later module)
-            clf = load_classifier(model, backend, precision, device)
-            clf.bs, clf.threshold = bs, clf.threshold if threshold is None else float(threshold)
-    except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-predict: {e}')
-    todo, n_ok = expand_inputs(inputs), 0
-    for s in range(0, len(todo), bs):
-        chunk = todo[s:s + bs]
-        good = [p for p, err in chunk if err is None]
-        res = iter(clf.predict(good) if good else [])
-        for p, err in chunk:
-            o = {'path': p, 'error': err} if err else next(res)
-            if 'error' in o: line = {'path': p, 'error': o['error']}
-            else: line = {'path': p, 'label': o['label'], 'prob_with_mask': round(o['prob_with_mask'], 6)}; n_ok += 1
-            print(json.dumps(line, ensure_ascii=False), flush=True)
-    n_bad = len(todo) - n_ok
-    if not n_ok: log_stderr(f"mask-recog-predict: no image could be classified ({len(todo)} input{'s' * (len(todo) != 1)}, all unreadable)")
-    elif n_bad: log_stderr(f"mask-recog-predict: {n_bad} of {len(todo)} inputs could not be classified (see their error lines)")
-    return 1 if n_bad else 0
-
-# %% ../nbs/06_inference.ipynb #fbbcda23
-@call_parse
-def export_cli(model:str=None, # the model folder written by training (model.json + model.safetensors)
-               int8:bool=False, # also write model.int8.onnx, calibrated on --data's train split and scored on its test split
-               data:str=None, # prepared dataset (mask-recog-prepare output) for parity images and int8 (default: the model's training data, when here)
-               opset:int=17, # ONNX opset (17 or later)
-               version:VERSION_FLAG=False, # print mask_recog's version and exit
-              ):
-    "Export a trained model for deployment: MODEL/model.onnx (ONNX Runtime, checked against PyTorch) and, with --int8, MODEL/model.int8.onnx"
-    if not model: raise SystemExit('mask-recog-export: name the trained model folder with --model')
-    try: rep = export_onnx(model, int8=int8, data=data, opset=opset)
-    except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-export: {e}')
-    print(f"wrote {rep['onnx']} (opset {rep['opset']}); ONNX Runtime vs PyTorch on {rep['parity_images']} images: max |Δprob| {rep['parity_max_abs_diff']:.2g}")
-    if int8:
-        print(f"wrote {rep['int8']}; test accuracy fp32 {rep['accuracy_fp32']:.4f}, int8 {rep['accuracy_int8']:.4f} "
-              f"(change {rep['accuracy_change']:+.4f}) on {rep['test_images']} images; labels agree on {rep['label_agreement']:.1%}; max |Δprob| {rep['max_prob_diff']:.3g}")
-    print(f"report: {Path(model)/'export.json'}")

@@ -19,7 +19,7 @@ from .detect import evaluate_detection, load_detector, load_classifier
 
 # %% auto #0
 __all__ = ['crop_scores', 'scene_root', 'Remembered', 'scene_scores', 'recipe_of', 'scorecard', 'scorecard_table',
-           'markdown_table', 'scorecard_cli']
+           'markdown_table']
 
 # %% ../nbs/07b_scorecard.ipynb #01b70671
 def _trained_on(meta:dict)->set:
@@ -135,35 +135,3 @@ def markdown_table(df:pd.DataFrame # any table; its index becomes the first colu
     cell = lambda v: '' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
     rows = [[str(df.index.name or '')] + [str(c) for c in df.columns]] + [[cell(k)] + [cell(v) for v in r] for k, r in zip(df.index, df.values)]
     return '\n'.join(['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])] + ['| ' + ' | '.join(r) + ' |' for r in rows[1:]])
-
-# %% ../nbs/07b_scorecard.ipynb #d5249a94
-@call_parse
-def scorecard_cli(model:str=None, # model folders from mask-recog-train, comma-separated: one row each
-                  data:str=None, # a mask-recog-prepare folder with the sources to score (default: each model's own training data)
-                  scenes:str=None, # labelled scene set for the end-to-end scores (default: DATA's scene source)
-                  out:str=None, # write the cards here as JSON, and the table beside it as Markdown (.md)
-                  device:str=None, # cuda, mps or cpu (default: best available)
-                  version:VERSION_FLAG=False, # print mask_recog's version and exit
-                 ):
-    "Score each model of --model on DATA's test split per source, its held-out scene crops and end to end on the held-out scene photos; print one table (the crops and photos done counted on stderr)"
-    models = [m for m in (model or '').split(',') if m]
-    if not models: raise SystemExit('mask-recog-scorecard: name at least one model folder (--model A or --model A,B)')
-    todo = {}
-    for m in models:  # every argument checked before the slow part starts
-        if not (Path(m)/MODEL_JSON).exists(): raise SystemExit(f'mask-recog-scorecard: {m}: no model.json: not a model folder')
-        try: meta = read_meta(m)
-        except BadModel as e: raise SystemExit(f'mask-recog-scorecard: {e}')
-        d = data or meta.get('data')
-        if not d or not (Path(d)/'manifest.csv').exists(): raise SystemExit(f'mask-recog-scorecard: {m}: its training data {d} is not here: name a prepared folder with --data')
-        todo[Path(m).parent.name if Path(m).name == 'model' else Path(m).name] = (m, d)
-    try: det = Remembered(load_detector())  # the photos are detected once for all models
-    except (FileNotFoundError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-scorecard: {e}')
-    cards = {}
-    for k, (m, d) in todo.items():
-        if len(todo) > 1: log_stderr(f'{k}:')  # whose bars follow
-        cards[k] = scorecard(m, d, scenes, det, device=device, progress=True)
-    if out: save_json(cards, out)
-    md = markdown_table(scorecard_table(cards).T)
-    print(md)
-    if out:
-        with atomic_write(Path(out).with_suffix('.md'), 'w') as f: f.write(md + '\n')

@@ -7,7 +7,7 @@ Docs: https://mask-recog.github.io/mask_recog/streams.html.md"""
 # %% auto #0
 __all__ = ['LIVE_KINDS', 'FILE_QUEUE', 'STATUS_EVERY', 'StreamReader', 'unique_names', 'StreamSet', 'process_streams',
            'DetectOutput', 'face_json', 'status_line', 'detect_options', 'detect_every_for', 'watch', 'detect_input',
-           'detect_streams', 'detect_cli']
+           'detect_streams']
 
 # %% ../nbs/07c_streams.ipynb #37a36abb
 # no `from __future__ import annotations` here: `delegates` hands `detect_options`' flags on with their annotations, which argparse needs as types, not strings
@@ -33,13 +33,13 @@ class StreamReader:
     "One input read by `FrameReader` in a background thread; `take` returns its next frame without waiting"
     def __init__(self, spec:str|Path, # what to read: a video file, a camera index, a stream URL, an image or a folder (see `input_kind`)
                  name:str|None=None, # the input's name in records and events (default: `spec`)
-                 every:int=1, # keep every Nth frame read
+                 stride:int=1, # keep one frame in this many (the others are read and skipped)
                  wake:threading.Condition|None=None, # notified when a frame arrives, is taken, or the input ends (shared by a `StreamSet`)
                  **kwargs # `retries`, `backoff`, `timeout`, `log` of `FrameReader`
                 ):
-        if every < 1: raise ValueError(f"{spec}: every={every}: must be 1 or more")
+        if stride < 1: raise ValueError(f"{spec}: stride={stride}: must be 1 or more")
         self.reader = FrameReader(spec, **kwargs)
-        self.spec, self.kind, self.name, self.every = str(spec), self.reader.kind, name or str(spec), every
+        self.spec, self.kind, self.name, self.stride = str(spec), self.reader.kind, name or str(spec), stride
         self.live, self.wake = self.kind in LIVE_KINDS, wake or threading.Condition()
         self.frames, self.read, self.dropped, self.error, self.done, self.stopping = collections.deque(), 0, 0, None, False, False
         self.thread = threading.Thread(target=self._run, name=f'read {self.name}', daemon=True)
@@ -57,7 +57,7 @@ class StreamReader:
         try:
             for item in self.reader:
                 if self.stopping: break
-                if item[1] % self.every: continue
+                if item[1] % self.stride: continue
                 with self.wake:
                     if self.live and self.frames: self.dropped += len(self.frames); self.frames.clear()  # behind real time: the newest frame wins
                     while not self.live and len(self.frames) >= FILE_QUEUE and not self.stopping: self.wake.wait(0.5)
@@ -100,14 +100,14 @@ class StreamSet:
     "Several inputs read side by side; iterating yields rounds, `[(reader, item), ...]` with one frame of each input that has one"
     def __init__(self, specs:list, # inputs, as `StreamReader` takes them
                  names:list|None=None, # their names (default: the inputs; repeats get -2, -3, ...)
-                 every:int=1, # keep every Nth frame of each input
+                 stride:int=1, # keep one frame in this many of each input
                  **kwargs # `retries`, `backoff`, `timeout`, `log` of `FrameReader`
                 ):
         if not len(specs): raise ValueError('StreamSet: no input given')
         names = unique_names(names or [str(s) for s in specs])
         if len(names) != len(specs): raise ValueError(f"StreamSet: {len(names)} names for {len(specs)} inputs")
         self.wake = threading.Condition()
-        self.readers = [StreamReader(s, n, every, self.wake, **kwargs) for s, n in zip(specs, names)]
+        self.readers = [StreamReader(s, n, stride, self.wake, **kwargs) for s, n in zip(specs, names)]
 
     def __repr__(self): return f"StreamSet({self.readers})"
 
@@ -245,7 +245,7 @@ def status_line(frames:int, # frames processed so far
 # %% ../nbs/07c_streams.ipynb #19a9f35f
 def detect_options(out:str=None, # annotated output: an image file, a folder (image inputs), or a video file .mp4/.avi/.mkv
                    detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD from $MASK_RECOG_MODELS, else downloaded once)
-                   every:int=1, # process every Nth frame of a video or stream
+                   stride:int=1, # process one frame in N of a video or stream, skip the others (see --detect-every: detect on fewer, process all)
                    retries:int=5, # failed reconnects in a row before a dropped camera or stream is given up
                    calibration:str=None, # box calibration JSON (mask-recog-calibrate): boxes drawn as a labelled set draws them
                    tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never; faster)
@@ -263,7 +263,7 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
     "The options of `mask-recog-detect` after its INPUTs and `--model`, checked: an `AttrDict` of them all"
     o = AttrDict(locals())
     o.events = events or events_only
-    if every < 1: raise ValueError(f'--every {every}: must be 1 or more')
+    if stride < 1: raise ValueError(f'--stride {stride}: must be 1 or more')
     if best_crops and not o.events: raise ValueError('--best-crops needs --events (crops are of tracks)')
     if status_every < 0: raise ValueError(f'--status-every {status_every:g}: seconds, 0 or more (0: no status lines)')
     if detect_every is not None and detect_every < 1: raise ValueError(f'--detect-every {detect_every}: must be 1 or more')
@@ -282,17 +282,17 @@ def detect_every_for(kind:str, # the input's kind, `input_kind`: 'image', 'folde
 def watch(reader, # a `FrameReader` (or any iterable of `(source, index, time, pos, frame, error)` with an `fps`)
           detector, # frame → detections (`load_detector`)
           classifier, # step 6's `Classifier` (`load_classifier`)
-          every:int=1, # process one frame in this many
+          stride:int=1, # process one frame in this many
           detect_every:int=1, # run the detector on one processed frame in this many; the tracker predicts the others (needs `tracker`)
           tracker:Tracker|None=None, # follows faces across frames and makes events (None: every frame on its own)
           **gates # `detect_batch`'s gates: min_face, verifier, keep_rejected, calibration
          ):
-    "Every frame of `reader`: `(source, index, time, pos, frame, faces, events, error)`; `faces` is None for a frame not processed (`every`), `frame` None for one that could not be read"
+    "Every frame of `reader`: `(source, index, time, pos, frame, faces, events, error)`; `faces` is None for a frame not processed (`stride`), `frame` None for one that could not be read"
     if detect_every > 1 and tracker is None: raise ValueError('detect_every > 1 follows faces between detections: it needs a tracker')
     for src, i, t, p, frame, error in reader:
         if error is not None: yield src, i, t, p, None, None, [], error; continue
-        if i % every: yield src, i, t, p, frame, None, [], None; continue
-        if detect_every > 1 and not tracker.due(i, every * detect_every): yield src, i, t, p, frame, tracker.predict(i, frame), [], None; continue  # the tracks' predicted boxes
+        if i % stride: yield src, i, t, p, frame, None, [], None; continue
+        if detect_every > 1 and not tracker.due(i, stride * detect_every): yield src, i, t, p, frame, tracker.predict(i, frame), [], None; continue  # the tracks' predicted boxes
         try: faces = detect(frame, detector, classifier, **gates)
         except (BadImage, ValueError, cv2.error) as e: yield src, i, t, p, frame, None, [], e; continue
         evs = []
@@ -313,7 +313,7 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
         reader = FrameReader(input, retries=opts.retries, log=log_stderr)
         output = DetectOutput(opts.out, reader.kind, input)
         cal = load_calibration(opts.calibration) if opts.calibration else None
-        every, events, detect_every = opts.every, opts.events, detect_every_for(reader.kind, opts.detect_every)
+        stride, events, detect_every = opts.stride, opts.events, detect_every_for(reader.kind, opts.detect_every)
         for flag, on in (('--events-only' if opts.events_only else '--events', events), ('--detect-every', detect_every > 1)):
             if on and reader.kind in ('image', 'folder'): raise ValueError(f"{flag} follows faces across the frames of a video, camera or stream; {input} is {'an image' if reader.kind == 'image' else 'a folder of images'}")
         det, clf = load_detector(opts.detector, log_stderr, opts.tile_above), load_classifier(model_dir, device=opts.device, log=log_stderr)
@@ -327,7 +327,7 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
     stop = {'why': None}
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
     n_read = n_done = n_faces = n_bad = 0; faces, err = [], None
-    frames = watch(reader, det, clf, every, detect_every, tracker, calibration=cal, **gates)
+    frames = watch(reader, det, clf, stride, detect_every, tracker, calibration=cal, **gates)
     bar = StderrBar(frames, reader.frame_count(), 'frames' if reader.kind == 'video' else 'images') if reader.kind in ('video', 'folder') else None  # files: how far, how long
     note = log_stderr if bar is None else bar.write  # on a terminal, notes go above the bar
     status = opts.status_every if reader.kind in LIVE_KINDS or opts.events_only else 0  # no end to wait for, or nothing on stdout to show life
@@ -390,7 +390,7 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
         names = unique_names(opts.camera.split(',') if opts.camera else [str(s) for s in inputs])
         detect_every = DETECT_EVERY if opts.detect_every is None else opts.detect_every
         if len(names) != len(inputs): raise ValueError(f"--camera gives {len(names)} names for {len(inputs)} inputs")
-        ss = StreamSet(inputs, names, opts.every, retries=opts.retries, log=log_stderr)
+        ss = StreamSet(inputs, names, opts.stride, retries=opts.retries, log=log_stderr)
         for r in ss.readers:
             if r.kind not in ('video', *LIVE_KINDS): raise ValueError(f"{r.spec} is {'an image' if r.kind == 'image' else 'a folder of images'}: with several inputs each one is a video, camera or stream (run images and folders one at a time)")
         if out and Path(out).suffix: raise ValueError(f"--out {out}: with several inputs --out is a folder (one annotated video per input, CAMERA.mp4)")
@@ -439,17 +439,3 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
     log_stderr(f"{stop + ': ' if stop else ''}{sum(done.values())} frames of {len(names)} inputs in {time.perf_counter() - t0:.1f} s; frames/s: {rates()}; "
                f"{sum(faces_n.values())} faces" + (f'; {len(failed)} failed: {", ".join(sorted(failed))}' if failed else ''))
     return 1 if failed else None
-
-# %% ../nbs/07c_streams.ipynb #5f1df4a7
-@call_parse
-@delegates(detect_options)
-def detect_cli(*input:str, # an image, a folder of images, a video file, a camera index (0) or a stream URL (rtsp://, http://); or several videos, cameras and streams, watched side by side (step 7c)
-               model:str=None, # a model folder (mask-recog-train's, exported or not; default: the released model)
-               version:VERSION_FLAG=False, # print mask_recog's version and exit
-               **kwargs):
-    "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, pos, faces} or {…, error}; `time` the Unix time it was read, `pos` seconds into the input), progress on stderr; exit status 1 when an image failed or the input could not be read"
-    try: detect_options(**kwargs)  # the flags, checked before anything is read or loaded
-    except ValueError as e: raise SystemExit(f'mask-recog-detect: {e}')
-    if not input: raise SystemExit('mask-recog-detect: name an INPUT (or several videos, cameras and streams)')
-    sleep_idle_threads()  # before torch loads, for one input and for several
-    return detect_input(model, input[0], **kwargs) if len(input) == 1 else detect_streams(model, list(input), **kwargs)

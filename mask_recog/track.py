@@ -9,7 +9,6 @@ from __future__ import annotations
 import os, re, tempfile
 from pathlib import Path
 import numpy as np, cv2
-from scipy.optimize import linear_sum_assignment
 from fastcore.basics import patch
 from .core import *
 from .preprocess import crop_box, CROP_MARGIN
@@ -67,6 +66,7 @@ def associate(tracks:np.ndarray, # predicted boxes of the tracks, `(n, 4)`: x, y
               max_scale:float=2. # ... and sizes within this factor of each other
              )->list[tuple[int, int]]:
     "Pairs `(track, found)`, each index at most once: by IoU first, then by centre distance, each stage the best pairing overall"
+    from scipy.optimize import linear_sum_assignment  # here, not at import: every command's --help imports this module
     t, d = np.asarray(tracks, float).reshape(-1, 4), np.asarray(found, float).reshape(-1, 4)
     if not len(t) or not len(d): return []
     m = box_iou(t, d)

@@ -20,7 +20,7 @@ from .detect import match_boxes, scan_scenes, photo_split, leak_free_photos, fac
 # %% auto #0
 __all__ = ['VERIFY_SIZE', 'GATES_OFF', 'VERIFIER_JSON', 'VERIFIER_WEIGHTS', 'VERIFIER_KIND', 'FACE_THRESHOLDS', 'fit_crop',
            'landmarks_ok', 'face_kind', 'gate_faces', 'face_net', 'Verifier', 'load_verifier', 'train_verifier',
-           'mine_crops', 'choose_face_threshold', 'build_verifier', 'verifier_cli']
+           'mine_crops', 'choose_face_threshold', 'build_verifier']
 
 # %% ../nbs/07d_verify.ipynb #62f65bac
 VERIFY_SIZE = 32  # pixels a side of the verifier's input: enough to tell a face from a hand, and fast to train on a CPU
@@ -294,22 +294,3 @@ def build_verifier(scenes_dir:str|Path, # a labelled scene set with train and va
                               'threshold_chosen': 'given' if given else f'keeps ≥ {1 - max_loss:.0%} of matched detections', 'max_loss': max_loss, 'min_face': min_face}
     ver.meta.update(meta); ver.threshold = threshold
     return ver
-
-# %% ../nbs/07d_verify.ipynb #e2573eea
-@call_parse
-def verifier_cli(scenes:str, # a labelled scene set with train and valid photos: YOLO (images/…, labels/…; e.g. mask-scenes-571) or PASCAL VOC
-                 out:str='verifier', # folder to write: verifier.json + verifier.safetensors (replaced whole)
-                 detector:str=None, # detector, as for mask-recog-detect (default: YuNet + the masked-face SSD)
-                 epochs:int=15, # training passes
-                 threshold:float=None, # a fixed threshold, instead of the one chosen on the valid photos
-                 max_loss:float=0.01, # largest share of the valid photos' labelled faces the chosen threshold may drop
-                 min_face:int=MIN_FACE, # as mask-recog-detect --min-face: smaller detections are left out of the valid check
-                 seed:int=0, # training seed
-                 version:VERSION_FLAG=False, # print mask_recog's version and exit
-                ):
-    "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones (the photos done counted on stderr)"
-    try:
-        ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr, progress=True)
-        dest = ver.save(out)
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-verifier: {e}')
-    print(json.dumps({'verifier': str(dest), 'threshold': ver.threshold, **{k: ver.meta[k] for k in ('trained_on', 'checked_on') if k in ver.meta}}), flush=True)

@@ -73,12 +73,12 @@ def test_video(cli, scene_frames, model_dir, env, tmp_path):
     vw = cv2.VideoWriter(str(vid), cv2.VideoWriter_fourcc(*'mp4v'), 10, (320, 240))
     for i in range(12): vw.write(np.roll(scene_frames[i % 2], 4 * i, axis=1))
     vw.release()
-    r, t0, t1 = timed(cli, '--model', model_dir, vid, '--every', 3, '--out', tmp_path/'out.mp4', env=env)
+    r, t0, t1 = timed(cli, '--model', model_dir, vid, '--stride', 3, '--out', tmp_path/'out.mp4', env=env)
     assert r.returncode == 0, r.stderr
     recs = records(r.stdout)
     assert [(x['frame'], x['pos']) for x in recs] == [(0, 0.), (3, .3), (6, .6), (9, .9)]   # positions: the video's, 10 frames a second
     assert all(t0 <= x['time'] <= t1 for x in recs), (t0, t1, recs)                          # the clock: when each frame was read
-    bar = bar_lines(r.stderr)                                                  # every frame read is counted, processed (--every) or not
+    bar = bar_lines(r.stderr)                                                  # every frame read is counted, processed (--stride) or not
     assert bar[0].startswith('frames: 0.00% [0/12 ') and bar[-1].startswith('frames: 100.00% [12/12 '), r.stderr
     assert all(len(x['faces']) >= 1 for x in recs)
     assert n_frames(tmp_path/'out.mp4') == 12                     # every frame written, annotated with the last faces
@@ -143,7 +143,7 @@ def test_clear_errors(cli, model_dir, tmp_path):
 def test_calibrate_then_detect(cli, scenes, scene_photos, model_dir, env, tmp_path):
     "`mask-recog-calibrate` on labelled photos writes a calibration that `mask-recog-detect --calibration` applies; a bad file is named"
     cal_cli = console_script('mask-recog-calibrate', 'mask_recog.detect', 'calibrate_cli', tmp_path)
-    r = run(cal_cli, scenes, '--out', tmp_path/'cal.json', '--splits', 'test', env=env)
+    r = run(cal_cli, scenes, '--out', tmp_path/'cal.json', '--split', 'test', env=env)
     assert r.returncode == 0, r.stderr
     cal = json.loads((tmp_path/'cal.json').read_text())
     n = len([f for f in (scenes/'images'/'test').iterdir() if f.suffix in ('.jpg', '.png')])

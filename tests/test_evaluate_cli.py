@@ -50,7 +50,7 @@ def test_cli_cam(prepared, model_dir, tmp_path):
 
 def test_cli_cam_negative(prepared, model_dir):
     "A negative --cam is refused before anything is scored, with a message saying what to give"
-    from mask_recog.evaluate import evaluate_cli
+    from mask_recog.cli import evaluate_cli
     with pytest.raises(SystemExit, match='--cam -1: give the number'): evaluate_cli(str(prepared), model=str(model_dir), cam=-1)
 
 def test_grad_cam_maps(prepared, model_dir):

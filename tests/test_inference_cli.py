@@ -46,7 +46,7 @@ def test_nothing_readable(env):
 
 def test_clear_errors(env):
     "Errors before any image is read end the command with a one-line message (checked in-process: each process costs seconds of imports)"
-    from mask_recog.inference import predict_cli, export_cli
+    from mask_recog.cli import predict_cli, export_cli
     with pytest.raises(SystemExit, match='no such model folder'): predict_cli(str(env['imgs']), model=str(env['tmp']/'no-model'))
     with pytest.raises(SystemExit, match='no INPUT given'): predict_cli(model=str(env['model']))
     with pytest.raises(SystemExit, match="'fp16' needs device='cuda'"): predict_cli(str(env['imgs']), model=str(env['model']), backend='torch', precision='fp16', device='cpu')
@@ -64,7 +64,8 @@ def test_export_int8_and_predict(env, small_real_set, capsys):
     assert rep['parity_max_abs_diff'] < 1e-3 and rep['opset'] >= 17 and rep['test_images'] > 0
     assert {'accuracy_fp32', 'accuracy_int8', 'accuracy_change', 'label_agreement'} <= set(rep)
     # the exported files serve the command (in-process here: another process would cost seconds of imports)
-    from mask_recog.inference import predict_cli, Classifier
+    from mask_recog.cli import predict_cli
+    from mask_recog.inference import Classifier
     assert predict_cli(str(env['imgs']), model=str(env['model']), backend='onnx', int8=True) == 1  # imgs holds broken.jpg
     out = lines(capsys.readouterr().out)
     good = [o for o in out if 'error' not in o]
@@ -77,7 +78,8 @@ def test_export_int8_and_predict(env, small_real_set, capsys):
 
 def test_precision(env, capsys):
     "`--precision fp32` prints exactly PyTorch fp32's probabilities; bf16 stays within the bound its precision gives (`bf16_prob_bound`), on any CPU's kernels"
-    from mask_recog.inference import predict_cli, Classifier, bf16_prob_bound, as_rgb
+    from mask_recog.cli import predict_cli
+    from mask_recog.inference import Classifier, bf16_prob_bound, as_rgb
     out = {}
     for prec in ['fp32', 'bf16']:
         assert predict_cli(str(env['imgs']), model=str(env['model']), backend='torch', precision=prec, device='cpu') == 1  # imgs holds broken.jpg

@@ -95,7 +95,7 @@ def damaged(model:Path, case:str)->Path:
 
 @pytest.mark.parametrize('case', list(DAMAGE))
 def test_predict_refuses_damaged_model(model, face, case):
-    from mask_recog.inference import predict_cli
+    from mask_recog.cli import predict_cli
     d = damaged(model, case)
     with pytest.raises(SystemExit) as e: predict_cli(str(face), model=str(d))
     msg = one_line(str(e.value), 'mask-recog-predict')
@@ -158,7 +158,7 @@ def _args(kw:list)->dict: return {k.lstrip('-'): int(v) for k, v in zip(kw[::2],
 
 @pytest.mark.parametrize('case', list(UNTRAINABLE))
 def test_train_refuses_untrainable_data(bad_data, prep, tmp, case):
-    from mask_recog.train import train_cli
+    from mask_recog.cli import train_cli
     key, extra, says = UNTRAINABLE[case]
     data = bad_data[key] if key else prep
     out = tmp/'out'/case
@@ -182,7 +182,7 @@ def test_train_process_exits_nonzero(bad_data, tmp, cmds, case):
 
 def test_retrain_replaces_the_folder_whole(model, prep, tmp, face):
     "Training over a model folder removes what was made from the old weights (exports, evaluations) instead of leaving it beside the new ones"
-    from mask_recog.train import train_cli
+    from mask_recog.cli import train_cli
     from mask_recog.inference import Classifier
     d = tmp/'unit'; shutil.copytree(model, d)
     for f in ['model.onnx', 'model.int8.onnx', 'export.json']: (d/f).write_bytes(b'made from the old weights')
@@ -195,7 +195,7 @@ def test_retrain_replaces_the_folder_whole(model, prep, tmp, face):
     assert meta['weights_sha256'] != old_sha and Classifier(d, device='cpu').predict(str(face))['label'] in ('with_mask', 'without_mask')
 
 def test_train_refuses_a_folder_that_is_not_a_model(prep, tmp):
-    from mask_recog.train import train_cli
+    from mask_recog.cli import train_cli
     d = tmp/'mine'; d.mkdir(); (d/'notes.txt').write_text('my notes')
     with pytest.raises(SystemExit) as e: train_cli(str(prep), str(d), 'resnet18', size=32, epochs=1, lr='1e-3', no_pretrained=True, device='cpu')
     assert 'holds files but no model' in one_line(str(e.value), 'mask-recog-train')
