@@ -1,5 +1,5 @@
 """Write README.md from nbs/index.ipynb (what nbdev-readme does, without Quarto): markdown cells as they are,
-code cells as python blocks with their text outputs; cells marked `#| hide` and `#| eval: false` installs are left out.
+code cells as python blocks with their text outputs (markdown outputs as markdown; `#| echo: false` cells show only their output); cells marked `#| hide` and `#| eval: false` installs are left out.
 
 Links: index.ipynb lives in nbs/ and is the docs site's home page, so its relative links are written from there
 (`01_data.ipynb`, which Quarto turns into `01_data.html`; `../images/x.png`, which .ci/site_pages.py brings into the
@@ -32,6 +32,8 @@ for c in nb.cells:
     if body: out += ['```python', body, '```', '']
     for o in c.get('outputs', []):
         if o.get('name') == 'stderr': continue  # warnings are not documentation
+        md = (o.get('data') or {}).get('text/markdown')
+        if md: out += [''.join(md).strip(), '']; continue  # a table a cell renders (e.g. from a JSON): markdown, as the site shows it
         txt = o.get('text') or (o.get('data', {}) or {}).get('text/plain', '')
         if isinstance(txt, list): txt = ''.join(txt)
         if txt.strip(): out += ['```', txt.rstrip('\n'), '```', '']

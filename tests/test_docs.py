@@ -1,0 +1,46 @@
+"The pages' generated outputs: a table read from a JSON and shown in the README fails CI once a figure in it is edited by hand"
+import re, sys, json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'.ci'))
+from check_outputs import stale_outputs  # noqa: E402  (the check `.ci/run` runs on the pages)
+
+def _edit_first_figure(nb:dict)->tuple[str, str]:
+    "Change the first percentage of the first markdown table output of `nb` by +0.1 point; return (old, new)"
+    for c in nb['cells']:
+        for o in c.get('outputs', []):
+            md = (o.get('data') or {}).get('text/markdown')
+            if not md: continue
+            text = ''.join(md)
+            m = re.search(r'(\d+\.\d)%', text)
+            if m:
+                new = f'{float(m.group(1)) + .1:.1f}%'
+                o['data']['text/markdown'] = text[:m.start()] + new + text[m.end():]
+                return m.group(0), new
+    raise AssertionError('no markdown table with a percentage in the page')
+
+def test_saved_tables_match_their_json():
+    "The README's page as committed: its results table is what the card's JSON gives now"
+    assert stale_outputs(ROOT/'nbs'/'index.ipynb') == []
+
+def test_hand_edited_figure_fails(tmp_path):
+    "The same page with one figure of its table edited by hand: the check names the cell and both numbers"
+    nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    old, new = _edit_first_figure(nb)
+    (tmp_path/'index.ipynb').write_text(json.dumps(nb))
+    problems = stale_outputs(tmp_path/'index.ipynb', cwd=ROOT/'nbs')
+    assert len(problems) == 1 and 'index.ipynb cell' in problems[0], problems
+    assert new in problems[0] and old in problems[0], problems[0]
+
+def test_declared_figures_are_saved(tmp_path):
+    "A page's declared figure cells (`#| fig-cap:`) hold their pictures, small; the same page with one picture dropped fails the render check"
+    from render_check import figure_outputs
+    bad, sizes = figure_outputs('05_evaluate')
+    assert bad == [] and len(sizes) >= 3 and max(sizes) <= 150_000, (bad, sizes)
+    nb = json.loads((ROOT/'nbs'/'05_evaluate.ipynb').read_text())
+    fig = next(c for c in nb['cells'] if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| fig-cap:'))
+    fig['outputs'] = [o for o in fig['outputs'] if 'image/png' not in o.get('data', {})]
+    (tmp_path/'05_evaluate.ipynb').write_text(json.dumps(nb))
+    bad, _ = figure_outputs('05_evaluate', tmp_path/'05_evaluate.ipynb')
+    assert len(bad) == 1 and 'has no saved picture' in bad[0], bad
