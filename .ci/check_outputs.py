@@ -14,7 +14,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ['index.ipynb', '09a_model_card.ipynb', '10_cli.ipynb']  # pages whose saved outputs are results or references
+PAGES = ['index.ipynb', '09a_model_card.ipynb', '10_cli.ipynb', '11_results.ipynb']  # pages whose saved outputs are results or references
 
 def _texts(cell)->list[str]:
     "The text forms of a code cell's outputs, as saved: markdown, plain text, stdout (stderr and pictures are not compared)"

@@ -1,5 +1,5 @@
 "The pages' generated outputs: a table read from a JSON and shown in the README fails CI once a figure in it is edited by hand"
-import re, sys, json
+import re, sys, json, pytest
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -7,30 +7,33 @@ sys.path.insert(0, str(ROOT/'.ci'))
 from check_outputs import stale_outputs  # noqa: E402  (the check `.ci/run` runs on the pages)
 
 def _edit_first_figure(nb:dict)->tuple[str, str]:
-    "Change the first percentage of the first markdown table output of `nb` by +0.1 point; return (old, new)"
+    "Change the first number in the second column of the first markdown table a cell of `nb` rendered (its last digit, +1); return (old, new)"
     for c in nb['cells']:
         for o in c.get('outputs', []):
             md = (o.get('data') or {}).get('text/markdown')
             if not md: continue
             text = ''.join(md)
-            m = re.search(r'(\d+\.\d)%', text)
-            if m:
-                new = f'{float(m.group(1)) + .1:.1f}%'
-                o['data']['text/markdown'] = text[:m.start()] + new + text[m.end():]
-                return m.group(0), new
-    raise AssertionError('no markdown table with a percentage in the page')
+            for row in re.finditer(r'(?m)^\|[^|\n]*\|([^|\n]*)\|', text):
+                m = re.search(r'\d[\d,.]*\d|\d', row.group(1))
+                if not m: continue
+                old = m.group(0); new = old[:-1] + str((int(old[-1]) + 1) % 10)
+                at = row.start(1) + m.start()
+                o['data']['text/markdown'] = text[:at] + new + text[at + len(old):]
+                return old, new
+    raise AssertionError('no markdown table with a number in the page')
 
 def test_saved_tables_match_their_json():
     "The README's page as committed: its results table is what the card's JSON gives now"
     assert stale_outputs(ROOT/'nbs'/'index.ipynb') == []
 
-def test_hand_edited_figure_fails(tmp_path):
+@pytest.mark.parametrize('page', ['index.ipynb', '11_results.ipynb'])
+def test_hand_edited_figure_fails(page, tmp_path):
     "The same page with one figure of its table edited by hand: the check names the cell and both numbers"
-    nb = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    nb = json.loads((ROOT/'nbs'/page).read_text())
     old, new = _edit_first_figure(nb)
-    (tmp_path/'index.ipynb').write_text(json.dumps(nb))
-    problems = stale_outputs(tmp_path/'index.ipynb', cwd=ROOT/'nbs')
-    assert len(problems) == 1 and 'index.ipynb cell' in problems[0], problems
+    (tmp_path/page).write_text(json.dumps(nb))
+    problems = stale_outputs(tmp_path/page, cwd=ROOT/'nbs')
+    assert len(problems) == 1 and f'{page} cell' in problems[0], problems
     assert new in problems[0] and old in problems[0], problems[0]
 
 def test_declared_figures_are_saved(tmp_path):
