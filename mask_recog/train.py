@@ -7,7 +7,8 @@ Docs: https://mask-recog.github.io/mask_recog/train.html.md"""
 # %% auto #0
 __all__ = ['MIN_PER_CLASS', 'TRAIN_COLS', 'SMALL_SHARE', 'SIZE_STEP', 'DEFAULT_FRAMING', 'UntrainableData', 'check_trainable',
            'KeepBest', 'EpochLog', 'versions', 'small_side', 'ProgressiveResize', 'progressive_epochs', 'learner_for',
-           'fit_learner', 'valid_scores', 'export_pkl', 'write_model_folder', 'train', 'model_matches', 'ensure_model']
+           'fit_learner', 'valid_scores', 'export_pkl', 'write_model_folder', 'train', 'model_matches', 'ensure_model',
+           'plot_history']
 
 # %% ../nbs/04_train.ipynb #3daf0cd6
 # no `from __future__ import annotations` here: `run` (step 5a) takes `train`'s parameters through `delegates`, with their annotations
@@ -26,7 +27,7 @@ from fastai.vision.data import ImageBlock
 from fastai.data.transforms import Normalize
 import mask_recog
 from .core import *
-from .data import load_split
+from .data import load_split, save_fig
 from .preprocess import IMAGENET_STATS
 from .metrics import binary_metrics, roc_auc, choose_threshold  # step 3a's; importable from here as before
 from .augment import tensor_dls, parse_framing, FitImage, cache_side_of
@@ -313,3 +314,18 @@ def ensure_model(data:str|Path, # a `prepare` output folder
         if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)
         if not model_matches(out, data, **recipe): train(data, out, **recipe)
     return out
+
+# %% ../nbs/04_train.ipynb #b4a00002
+def plot_history(history:str|Path|pd.DataFrame, # a model folder's `history.csv`, or its rows
+                 fname:str|Path|None=None # also write the figure here, a compact PNG (`save_fig`)
+                ):
+    "The train and valid losses (log scale) and the valid accuracy of each epoch of a training run: a matplotlib figure"
+    import matplotlib.pyplot as plt
+    h = history if isinstance(history, pd.DataFrame) else pd.read_csv(history)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 2.8))
+    a.plot(h.epoch, h.train_loss, 'o-', label='train'); a.plot(h.epoch, h.valid_loss, 'o-', label='valid')
+    a.set(yscale='log', xlabel='epoch', ylabel='loss'); a.legend()
+    b.plot(h.epoch, h.accuracy, 'o-', color='C2'); b.set(xlabel='epoch', ylabel='valid accuracy', ylim=(0, 1))
+    fig.tight_layout()
+    if fname: save_fig(fig, fname)
+    return fig
