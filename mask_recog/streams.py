@@ -33,7 +33,7 @@ class StreamReader:
     "One input read by `FrameReader` in a background thread; `take` returns its next frame without waiting"
     def __init__(self, spec:str|Path, # what to read: a video file, a camera index, a stream URL, an image or a folder (see `input_kind`)
                  name:str|None=None, # the input's name in records and events (default: `spec`)
-                 stride:int=1, # keep one frame in this many (the others are read and skipped)
+                 stride:int=1, # keep one frame in this many (the others are read and dropped)
                  wake:threading.Condition|None=None, # notified when a frame arrives, is taken, or the input ends (shared by a `StreamSet`)
                  **kwargs # `retries`, `backoff`, `timeout`, `log` of `FrameReader`
                 ):
@@ -245,7 +245,7 @@ def status_line(frames:int, # frames processed so far
 # %% ../nbs/07c_streams.ipynb #19a9f35f
 def detect_options(out:str=None, # annotated output: an image file, a folder (image inputs), or a video file .mp4/.avi/.mkv
                    detector:str=None, # detector: a folder of detector models, a YuNet/UltraFace .onnx or a Haar .xml (default: YuNet + the masked-face SSD from $MASK_RECOG_MODELS, else downloaded once)
-                   stride:int=1, # process one frame in N of a video or stream, skip the others (see --detect-every: detect on fewer, process all)
+                   stride:int=1, # process one frame in N of a video or stream, the others read but not processed (--detect-every: detect on fewer, process all)
                    retries:int=5, # failed reconnects in a row before a dropped camera or stream is given up
                    calibration:str=None, # box calibration JSON (mask-recog-calibrate): boxes drawn as a labelled set draws them
                    tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never; faster)
