@@ -35,7 +35,7 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
                 version:VERSION_FLAG=False, # print mask_recog's version and exit
                ):
     "Validate, de-duplicate and split SOURCE (several: merged, duplicates found across them, earlier rows of OUT kept in their split) into OUT (manifest.csv, report.json, cache/)"
-    from mask_recog.data import prepare, face_source, default_out  # after the flags are parsed: --help needs none of it
+    from mask_recog.data import prepare, face_source, default_out, note_summary  # after the flags are parsed: --help needs none of it
     sources = list(source) or [face_source(None, quick=False)]
     out = Path(out) if out else default_out(sources)
     try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, cache_side, max_dist, workers=workers or None)
@@ -52,6 +52,9 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
     name = lambda r: f"{r['source']}:{r['path']}" if 'source' in r else r['path']
     for q in rep['quarantined'][:20]: print(f"quarantined {name(q)}: {q['reason']}")
     for q in rep.get('leaks', [])[:20]: print(f"excluded {name(q)}: {q['reason']}")
+    if rep['n_notes']:  # what the scan left out: unlabelled files, bad annotations, names that are not UTF-8
+        print(f"left out while scanning: {rep['n_notes']}" + (f" (the first {len(rep['notes'])} below and in report.json)" if rep['n_notes'] > len(rep['notes']) else ''))
+        for l in note_summary(rep['notes']): print('  ' + l)
     for w in rep['warnings']: log_stderr(f'mask-recog-prepare: warning: {w}')
     print(f'wrote {Path(out)/"manifest.csv"} and {Path(out)/"report.json"}')
 

@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #cbd2e50b
 from __future__ import annotations
-import os, re, sys, io, json, time, tarfile, zipfile, tempfile, shutil, contextlib
+import os, re, sys, io, glob, json, math, time, tarfile, zipfile, tempfile, shutil, contextlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
@@ -22,14 +22,15 @@ _all_ = ['IMG_EXTS', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load
          'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits']  # `from mask_recog.data import *` gives them as before
 
 # %% auto #0
-__all__ = ['LABEL_ALIASES', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MIN_SIDE', 'MANIFEST_COLS',
-           'SPLIT_RULE', 'norm_label', 'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url',
-           'resolve_source', 'source_kind', 'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source',
-           'get_scenes', 'inspect_file', 'source_names', 'default_out', 'prepare', 'untrainable', 'make_report',
-           'load_split', 'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'IMG_EXTS',
-           'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS',
-           'SPLIT_DIRS', 'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split',
-           'assign_splits', 'keep_splits']
+__all__ = ['LABEL_ALIASES', 'BOX_LIMIT', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MIN_SIDE',
+           'MANIFEST_COLS', 'SPLIT_RULE', 'norm_label', 'rel_name', 'name_problem', 'box_problem', 'scan_folder',
+           'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind', 'scan_source',
+           'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'inspect_file', 'source_names',
+           'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig',
+           'show_samples', 'default_sources', 'prepare_default', 'note_summary', 'IMG_EXTS', 'MAX_PIXELS',
+           'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS',
+           'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split', 'assign_splits',
+           'keep_splits']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -45,6 +46,35 @@ def norm_label(name:str, # a folder or class name, e.g. `WithMask`, `Without_mas
     m = {**LABEL_ALIASES, **{_key(k): v for k, v in (mapping or {}).items()}}
     return m.get(_key(name))
 
+# %% ../nbs/01_data.ipynb #d1a00002
+def rel_name(p:Path, # a file inside `root`
+             root:Path # the set's folder
+            )->str:
+    "`p` relative to `root`, as notes show it: bytes of a file name that are not UTF-8 shown escaped"
+    return p.relative_to(root).as_posix().encode('utf-8', 'backslashreplace').decode()
+
+def name_problem(p:Path # a file
+                )->str|None:
+    "Why the name of `p` cannot go into a manifest (it holds bytes that are not UTF-8), or None"
+    try: str(p).encode('utf-8'); return None
+    except UnicodeEncodeError: return 'file name is not valid UTF-8 (rename it)'
+
+BOX_LIMIT = 1e5  # pixels: a VOC coordinate beyond this is garbage (the largest photos are about 10,000 px a side)
+
+def box_problem(kind:str, # 'yolo' (relative centre x, centre y, w, h) or 'voc' (pixel xmin, ymin, xmax, ymax)
+                box:tuple # its four numbers
+               )->str|None:
+    "Why a face box cannot be used (not finite, empty, outside the photo, absurd), or None"
+    if not all(math.isfinite(v) for v in box): return f'coordinates not finite: {box}'
+    if kind == 'yolo':
+        cx, cy, w, h = box
+        if w <= 0 or h <= 0: return f'empty box: {box}'
+        if not (-.01 <= cx <= 1.01 and -.01 <= cy <= 1.01 and w <= 1.01 and h <= 1.01): return f'box outside the photo: {box} (YOLO coordinates are 0 to 1)'
+        return None
+    if max(abs(v) for v in box) > BOX_LIMIT: return f'absurd coordinates: {box}'
+    if box[2] <= box[0] or box[3] <= box[1]: return f'empty box: {box}'
+    return None
+
 # %% ../nbs/01_data.ipynb #c300af69
 def scan_folder(root:str|Path, # folder with class subfolders at any depth
                 mapping:dict|None=None # label overrides for `norm_label`
@@ -56,6 +86,7 @@ def scan_folder(root:str|Path, # folder with class subfolders at any depth
         rel = Path(d).relative_to(root)
         label = next((l for part in reversed(rel.parts) if (l := norm_label(part, mapping))), None)
         for f in sorted(files):
+            if (why := name_problem(rel/f)): unlabelled.append(f'{rel_name(Path(d)/f, root)}: {why}'); continue
             p = (rel/f).as_posix()
             if label: items.append(dict(path=p, label=label))
             else: unlabelled.append(p)
@@ -79,36 +110,60 @@ def scan_yolo(root:str|Path, # folder with `images/…`, `labels/…` and a name
     labels = [norm_label(n, mapping) for n in names]
     items, problems = [], []
     for img in sorted(p for p in (root/'images').rglob('*') if p.suffix.lower() in IMG_EXTS):
-        rel = img.relative_to(root/'images')
-        txt = (root/'labels'/rel).with_suffix('.txt')
-        if not txt.exists(): problems.append(f"{img.relative_to(root).as_posix()}: no label file"); continue
-        for i, line in enumerate(txt.read_text(encoding='utf-8').splitlines()):
+        if (why := name_problem(img)): problems.append(f"{rel_name(img, root)}: {why}"); continue
+        txt = (root/'labels'/img.relative_to(root/'images')).with_suffix('.txt')
+        if not txt.exists(): problems.append(f"{rel_name(img, root)}: no label file"); continue
+        try: text = txt.read_text(encoding='utf-8')
+        except UnicodeDecodeError as e: problems.append(f"{rel_name(txt, root)}: not UTF-8 text (byte {e.start}): its photo left out"); continue
+        except OSError as e: problems.append(f"{rel_name(txt, root)}: cannot be read ({e.strerror or e}): its photo left out"); continue
+        for i, line in enumerate(text.splitlines()):
             if not line.strip(): continue
             try:
                 c, *box = line.split(); c, box = int(c), tuple(float(v) for v in box)
                 assert len(box) == 4 and 0 <= c < len(names)
-            except Exception: problems.append(f"{txt.relative_to(root).as_posix()}:{i+1}: bad line {line!r}"); continue
+            except (ValueError, AssertionError): problems.append(f"{rel_name(txt, root)}:{i+1}: bad line {line!r}"); continue
+            if (why := box_problem('yolo', box)): problems.append(f"{rel_name(txt, root)}:{i+1}: {why}"); continue
             if labels[c]: items.append(dict(path=img.relative_to(root).as_posix(), label=labels[c], box=('yolo',) + box))
     return items, problems
 
 # %% ../nbs/01_data.ipynb #dbb629b9
+def _voc_image(x:Path, root:Path, fn:str)->tuple[Path|None, str|None]:
+    "The photo VOC file `x` names (`<filename>`: beside it, in ../JPEGImages or ../images, else anywhere in the set), inside `root`; else None and why"
+    if not fn: return None, 'no <filename>'
+    p = Path(fn)
+    if p.is_absolute() or '..' in p.parts: return None, f'<filename> {fn!r} points outside the set: refused'
+    def candidates():
+        yield from (x.parent/p, x.parent.parent/'JPEGImages'/p, x.parent.parent/'images'/p)
+        yield from sorted(root.rglob(glob.escape(fn)))  # only when the usual places hold no such file
+    for c in candidates():
+        if c.is_file():
+            if not c.resolve().is_relative_to(root.resolve()): return None, f'<filename> {fn!r} resolves outside the set: refused'
+            return c, None
+    return None, f'image {fn!r} not found'
+
 def scan_voc(root:str|Path, # folder with PASCAL VOC xml files (anywhere below) and their images
              mapping:dict|None=None # label overrides for `norm_label`
             )->tuple[list[dict], list[str]]:
-    "Items `{path, label, box}` (box: pixel xmin, ymin, xmax, ymax) for every labelled object of a VOC set"
+    "Items `{path, label, box}` (box: pixel xmin, ymin, xmax, ymax) for every labelled object of a VOC set, and a note for each file or object left out"
     root, items, problems = Path(root), [], []
     for x in sorted(root.rglob('*.xml')):
+        where = rel_name(x, root)
+        if (why := name_problem(x)): problems.append(f"{where}: {why}"); continue
         try: ann = ET.parse(x).getroot()
-        except ET.ParseError as e: problems.append(f"{x.relative_to(root).as_posix()}: {e}"); continue
-        fn = ann.findtext('filename') or ''
-        cands = [x.with_name(fn), x.parent.parent/'JPEGImages'/fn, x.parent.parent/'images'/fn, *root.rglob(fn)] if fn else []
-        img = next((c for c in cands if c.is_file()), None)
-        if img is None: problems.append(f"{x.relative_to(root).as_posix()}: image {fn!r} not found"); continue
-        for o in ann.iter('object'):
-            lab, bb = norm_label(o.findtext('name') or '', mapping), o.find('bndbox')
-            if lab and bb is not None:
-                box = tuple(float(bb.findtext(k)) for k in ['xmin', 'ymin', 'xmax', 'ymax'])
-                items.append(dict(path=img.relative_to(root).as_posix(), label=lab, box=('voc',) + box))
+        except (ET.ParseError, UnicodeDecodeError) as e: problems.append(f"{where}: not a readable VOC file ({e})"); continue
+        img, why = _voc_image(x, root, (ann.findtext('filename') or '').strip())
+        if img is None: problems.append(f"{where}: {why}"); continue
+        if (why := name_problem(img)): problems.append(f"{rel_name(img, root)}: {why}"); continue
+        for k, o in enumerate(ann.iter('object'), 1):
+            name = (o.findtext('name') or '').strip()
+            if not (lab := norm_label(name, mapping)): continue  # a class this project does not train (e.g. mask_weared_incorrect)
+            if (bb := o.find('bndbox')) is None: problems.append(f"{where}: object {k} ({name}): no <bndbox>"); continue
+            vals = {t: bb.findtext(t) for t in ('xmin', 'ymin', 'xmax', 'ymax')}
+            if (miss := [t for t, v in vals.items() if v is None]): problems.append(f"{where}: object {k} ({name}): <bndbox> without <{'>, <'.join(miss)}>"); continue
+            try: box = tuple(float(v) for v in vals.values())
+            except ValueError: problems.append(f"{where}: object {k} ({name}): coordinates that are not numbers: {list(vals.values())}"); continue
+            if (why := box_problem('voc', box)): problems.append(f"{where}: object {k} ({name}): {why}"); continue
+            items.append(dict(path=img.relative_to(root).as_posix(), label=lab, box=('voc',) + box))
     return items, problems
 
 # %% ../nbs/01_data.ipynb #1966db1b
@@ -593,3 +648,20 @@ def prepare_default(work:str|Path|None=None, # the series' working folder (defau
     out = Path(work or work_dir())/default_out(srcs)
     prepare(srcs, out, progress=progress)
     return out
+
+# %% ../nbs/01_data.ipynb #d1a00005
+def note_summary(notes:list[str], # the notes of `scan_source` / `prepare`'s report: "FILE: reason" (several sources: "SOURCE: FILE: reason")
+                 k:int=3 # files shown per reason
+                )->list[str]:
+    "One line per kind of note, most frequent first: its count, the reason, and the first `k` files"
+    by = {}
+    for n in notes:
+        where, sep, why = n.partition(': ')
+        if not sep: where, why = n, 'under no class folder'
+        elif not re.search(r'[./]', where):  # several sources: the source's name, then the file
+            f, sep, why = why.partition(': '); where = f'{where}: {f}'
+            if not sep: why = 'under no class folder'
+        why = re.sub(r'^object \d+ \(.*?\): ', 'an object: ', why)
+        key = re.sub(r"\(.*?\)|'[^']*'|\[.*?\]|(?<![\w-])-?\d[\d.e+-]*", '…', why)  # the particulars: numbers, quoted names, tuples
+        by.setdefault(key, []).append(where)
+    return [f"{len(w)} × {key}: {', '.join(w[:k])}{', …' if len(w) > k else ''}" for key, w in sorted(by.items(), key=lambda x: -len(x[1]))]
