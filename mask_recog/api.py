@@ -162,4 +162,5 @@ def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream
             if err is not None: log_stderr(f'skipped frame {i} of {src}: {err}'); continue
             if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, evs, p)
     finally: reader.close()
+    if (lost := reader.damage()): log_stderr(f'warning: {lost}')  # a damaged or truncated video file: what was skipped
     yield Results(None, [], str(source), None, None, tracker.finish())

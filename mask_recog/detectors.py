@@ -14,9 +14,9 @@ from .data import BadImage, load_rgb, IMG_EXTS
 
 # %% auto #0
 __all__ = ['YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', 'YUNET_SHA256', 'ULTRAFACE_URL', 'ULTRAFACE_SHA256',
-           'DETECTOR_MODELS', 'MAX_FRAME_SIDE', 'VIDEO_EXTS', 'model_file', 'fetch_model', 'yunet_file',
-           'ultraface_file', 'no_faces', 'as_bgr', 'read_bgr', 'YuNet', 'UltraFace', 'box_iou', 'fuse_detections',
-           'Fused', 'Tiled', 'HaarCascade', 'load_detector', 'unix_now', 'input_kind', 'FrameReader']
+           'DETECTOR_MODELS', 'MAX_FRAME_SIDE', 'VIDEO_EXTS', 'MAX_BAD_FRAMES', 'model_file', 'fetch_model',
+           'yunet_file', 'ultraface_file', 'no_faces', 'as_bgr', 'read_bgr', 'YuNet', 'UltraFace', 'box_iou',
+           'fuse_detections', 'Fused', 'Tiled', 'HaarCascade', 'load_detector', 'unix_now', 'input_kind', 'FrameReader']
 
 # %% ../nbs/06a_detectors.ipynb #42858cac
 YUNET_FILE, ULTRAFACE_FILE = 'face_detection_yunet.onnx', 'ultraface_rfb640_masked_face.onnx'  # names looked for in $MASK_RECOG_MODELS and the cache
@@ -328,6 +328,8 @@ def input_kind(spec:str|Path # an image, a folder, a video file, a camera index 
     return 'image' if p.suffix.lower() in IMG_EXTS else 'video'
 
 # %% ../nbs/06a_detectors.ipynb #4209cc1d
+MAX_BAD_FRAMES = 25  # failed reads in a row after which a video file is taken to have ended: a damaged stretch shorter than this is skipped
+
 class FrameReader:
     "Frames of an image, a folder, a video file, a camera or a stream: `(source, index, time, pos, frame, error)`, `time` the clock (`unix_now`), `pos` seconds into the input; live sources reconnect"
     def __init__(self, spec:str|Path, # what to read, see `input_kind`
@@ -340,6 +342,7 @@ class FrameReader:
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.log = log or log_stderr
         self.fps, self.cap = None, None
+        self.decoded, self.undecodable, self.declared = 0, 0, None  # a video file's frames: decoded, skipped as damaged, and how many its container declares
 
     def _open(self):
         ms = int(self.timeout * 1000)
@@ -383,15 +386,27 @@ class FrameReader:
     def _video(self):
         self.cap = self._open()
         if self.cap is None: raise ValueError(f"{self.spec}: cannot be opened as a video (not a video file, or a format this OpenCV cannot decode)")
+        n = self.cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.decoded = self.undecodable = 0
+        self.declared = int(n) if math.isfinite(n) and n >= 1 else None
         try:
-            i = 0
-            while True:
+            i, fails = 0, 0  # i: the frame's index in the file, undecodable frames counted; fails: failed reads in a row
+            while fails < MAX_BAD_FRAMES:  # reading goes on past a damaged frame; this many failures in a row is the end
                 ok, fr = self.cap.read()
-                if not ok: break
+                if not ok: fails += 1; continue
+                self.undecodable += fails; i += fails; fails = 0  # failed reads between two good frames: damaged frames, skipped
                 yield self.spec, i, unix_now(), self._pos(i), fr, None
-                i += 1
-            if i == 0: raise ValueError(f"{self.spec}: no frame could be decoded")
+                i += 1; self.decoded += 1
+            if not self.decoded: raise ValueError(f"{self.spec}: no frame could be decoded")
         finally: self.close()
+
+    def damage(self)->str|None:
+        "After a video file was read: what was lost (frames that could not be decoded, frames its container declares that were not found), or None"
+        if self.kind != 'video' or not self.decoded: return None
+        missing = (self.declared or 0) - self.decoded - self.undecodable
+        says = ([f'{self.undecodable} frames could not be decoded and were skipped'] if self.undecodable else []) + \
+               ([f'{missing} of the {self.declared} frames its container declares were not found (a damaged or truncated file)'] if missing > max(2, (self.declared or 0) // 100) else [])
+        return f"{self.spec}: {'; '.join(says)}" if says else None
 
     def _live(self):
         i, fails, start = 0, 0, None

@@ -365,7 +365,10 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
         try: output.close(keep=True)
         finally: _signals(old)
     dt = time.perf_counter() - t0
-    log_stderr(f"{stop['why'] + ': ' if stop['why'] else ''}{n_done} frames processed ({n_read} read, {n_bad} skipped) in {dt:.1f} s: "
+    lost = reader.damage() if not stop['why'] else None  # a damaged or truncated video file
+    if lost: log_stderr(f'mask-recog-detect: warning: {lost}')
+    log_stderr(f"{stop['why'] + ': ' if stop['why'] else ''}{n_done} frames processed ({n_read} read, {n_bad} skipped"
+               + (f'; {reader.undecodable} undecodable, {reader.declared} declared by the container' if lost else '') + f") in {dt:.1f} s: "
                f"{n_done / max(dt, 1e-9):.1f} frames/s, {n_faces} faces" + (f'; wrote {output.out}' if output.out is not None and output.n else ''))
     if err: raise SystemExit(f'mask-recog-detect: {err}')
     if n_read and not n_done and not stop['why']: raise SystemExit(f'mask-recog-detect: no frame of {input} could be processed')
