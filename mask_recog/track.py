@@ -155,6 +155,7 @@ class Tracker:
         self.camera, self.threshold, self.enter, self.leave = str(camera), float(threshold), enter, leave
         self.min_frames, self.alpha, self.max_missed, self.iou, self.max_dist, self.fps = int(min_frames), float(alpha), int(max_missed), iou, max_dist, float(fps)
         self.crops_dir = Path(crops_dir).expanduser() if crops_dir is not None else None
+        self.crop_errors = 0  # crops that could not be written (reported once on stderr)
         self.tracks, self.next_id, self.index = [], 1, None
         self.detected, self.ended = None, False  # the last frame `update` was given; whether a track ended there
 
@@ -254,7 +255,13 @@ class Tracker:
         if t.saved_q != t.best_q:  # written once per better view, atomically: a reader never sees half a file
             ok, buf = cv2.imencode('.jpg', t.best_crop)
             if not ok: raise ValueError(f"{p}: OpenCV cannot encode the crop of track {t.id} as JPEG")
-            with atomic_write(p) as f: f.write(buf.tobytes())
+            try:
+                p.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_write(p) as f: f.write(buf.tobytes())
+            except OSError as e:  # a full disk or a bad folder costs the crops, never the events: a camera process goes on
+                self.crop_errors += 1
+                if self.crop_errors == 1: log_stderr(f"{p}: cannot write the best-view crop ({e.strerror or e}); the events go on without crops (free space on {self.crops_dir}, or fix its permissions)")
+                return None
             t.saved_q = t.best_q
         return str(p)
 
