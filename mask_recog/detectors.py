@@ -404,7 +404,7 @@ class FrameReader:
         "After a video file was read: what was lost (frames that could not be decoded, frames its container declares that were not found), or None"
         if self.kind != 'video' or not self.decoded: return None
         missing = (self.declared or 0) - self.decoded - self.undecodable
-        says = ([f'{self.undecodable} frames could not be decoded and were skipped'] if self.undecodable else []) + \
+        says = ([f'{self.undecodable} frames could not be decoded (left out)'] if self.undecodable else []) + \
                ([f'{missing} of the {self.declared} frames its container declares were not found (a damaged or truncated file)'] if missing > max(2, (self.declared or 0) // 100) else [])
         return f"{self.spec}: {'; '.join(says)}" if says else None
 

@@ -33,7 +33,7 @@ def test_damaged_middle_is_skipped_and_said(model_dir, detector_models, tmp_path
     assert r.returncode == 0 and 'Traceback' not in r.stderr, r.stderr[-2000:]
     frames = [json.loads(l)['frame'] for l in r.stdout.splitlines() if '"faces"' in l]
     assert frames == sorted(frames) and max(frames) >= 50, frames          # read on past the damage to the end (it used to stop at it)
-    assert 'frames could not be decoded and were skipped' in r.stderr and 'declared by the container' in r.stderr, r.stderr[-1500:]
+    assert 'frames could not be decoded (left out)' in r.stderr and 'declared by the container' in r.stderr, r.stderr[-1500:]
 
 def test_truncated_file_says_it_ends_early(model_dir, detector_models, tmp_path):
     "An AVI cut at 60%: what was there is processed, and the command says how many of the declared frames were not found"
