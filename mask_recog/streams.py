@@ -6,12 +6,12 @@ Docs: https://mask-recog.github.io/mask_recog/streams.html.md"""
 
 # %% auto #0
 __all__ = ['LIVE_KINDS', 'FILE_QUEUE', 'STATUS_EVERY', 'StreamReader', 'unique_names', 'StreamSet', 'process_streams',
-           'DetectOutput', 'face_json', 'status_line', 'detect_options', 'detect_every_for', 'watch', 'detect_input',
-           'detect_streams']
+           'video_frames', 'DetectOutput', 'face_json', 'status_line', 'detect_options', 'detect_every_for', 'watch',
+           'detect_input', 'detect_streams']
 
 # %% ../nbs/07c_streams.ipynb #37a36abb
 # no `from __future__ import annotations` here: `delegates` hands `detect_options`' flags on with their annotations, which argparse needs as types, not strings
-import os, re, sys, json, time, signal, tempfile, threading, collections
+import os, re, sys, json, time, shutil, signal, tempfile, threading, collections
 from pathlib import Path
 import numpy as np, cv2
 from fastcore.basics import AttrDict
@@ -20,7 +20,7 @@ from fastcore.meta import delegates
 from .core import *
 from .progress import StderrBar
 from .data import BadImage, IMG_EXTS
-from .detectors import FrameReader, load_detector, VIDEO_EXTS
+from .detectors import FrameReader, load_detector, VIDEO_EXTS, _cv_quiet
 from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold, MIN_FACE, Face
 from .track import Tracker, annotate_tracks, DETECT_EVERY
 
@@ -155,6 +155,18 @@ def process_streams(streams:StreamSet, # the inputs
             yield r, it, faces, evs
 
 # %% ../nbs/07c_streams.ipynb #227a5a43
+def video_frames(path:str|Path, # a video file just written
+                 n:int # the frames written into it
+                )->int:
+    "How many of the `n` frames written to `path` read back: its container's count, when its last frame decodes too; 0 when it cannot be opened"
+    with _cv_quiet(): cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    try:
+        if not cap.isOpened(): return 0
+        got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        if got >= 1: cap.set(cv2.CAP_PROP_POS_FRAMES, min(got, n) - 1)
+        return got if got >= 1 and cap.read()[0] else 0
+    finally: cap.release()
+
 class DetectOutput:
     "Where `mask-recog-detect --out` writes annotated frames: one image file, a folder of images, or a video written to a temp file and renamed on `close`"
     def __init__(self, out:str|Path|None, # `--out`: an image file, a folder, or a video file (`VIDEO_EXTS`); None: nothing is written
@@ -200,11 +212,15 @@ class DetectOutput:
 
     def close(self, keep:bool=True # rename the finished video onto `out` (else delete it)
              ):
-        "Finish the video: rename the temp file onto `out` (`keep`) or delete it"
+        "Finish the video: check that it reads back whole, then rename the temp file onto `out` (`keep`); else delete it. OSError when it could not be written whole"
         if self.vw is None: return
         self.vw.release(); self.vw = None
-        if keep and self.n: os.chmod(self.tmp, 0o666 & ~current_umask()); os.replace(self.tmp, self.out)
-        else: self.tmp.unlink(missing_ok=True)
+        if not (keep and self.n): self.tmp.unlink(missing_ok=True); return
+        if (got := video_frames(self.tmp, self.n)) != self.n:  # OpenCV's writer drops frames it cannot write (a full disk) with no error
+            n, self.n = self.n, 0; self.tmp.unlink(missing_ok=True)
+            raise OSError(f"{self.out}: the video could not be written whole ({got} of {n} frames read back; "
+                          f"{shutil.disk_usage(self.out.parent).free // 2**20} MB free there): free space on that disk, or name another --out; nothing was written")
+        os.chmod(self.tmp, 0o666 & ~current_umask()); os.replace(self.tmp, self.out)
 
 # %% ../nbs/07c_streams.ipynb #7db5ad4f
 def face_json(f:dict # a face of `detect` (or of a `Tracker`)
@@ -363,6 +379,7 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
             except BrokenPipeError: sys.stdout = open(os.devnull, 'w')
         _signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})  # finish the output file undisturbed
         try: output.close(keep=True)
+        except OSError as e: err = err or str(e)  # the video could not be written whole: said, exit 1, no 'wrote'
         finally: _signals(old)
     dt = time.perf_counter() - t0
     lost = reader.damage() if not stop['why'] else None  # a damaged or truncated video file
@@ -436,8 +453,10 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
         except BrokenPipeError: sys.stdout = open(os.devnull, 'w')
         _signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})  # finish the output files undisturbed
         try:
-            for o in outputs.values():
-                if o is not None: o.close(keep=True)
+            for name, o in outputs.items():
+                if o is None: continue
+                try: o.close(keep=True)
+                except OSError as e: failed.add(name); log_stderr(f'{name}: {e}')  # one camera's video lost, said; the others are kept
         finally: _signals(old)
     log_stderr(f"{stop + ': ' if stop else ''}{sum(done.values())} frames of {len(names)} inputs in {time.perf_counter() - t0:.1f} s; frames/s: {rates()}; "
                f"{sum(faces_n.values())} faces" + (f'; {len(failed)} failed: {", ".join(sorted(failed))}' if failed else ''))
