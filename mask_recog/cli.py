@@ -39,7 +39,7 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
     sources = list(source) or [face_source(None, quick=False)]
     out = Path(out) if out else default_out(sources)
     try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, cache_side, max_dist, workers=workers or None)
-    except (FileNotFoundError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-prepare: {e}')
+    except (FileNotFoundError, PermissionError, ValueError, DownloadError, CannotWrite) as e: raise SystemExit(f'mask-recog-prepare: {e}')
     rep = json.loads((Path(out)/'report.json').read_text())
     print(f"{rep['rows']} rows from {rep['files']} files in {rep['elapsed_s']} s ({rep['reused_files']} reused)")
     print('status:', rep['status'])
@@ -83,7 +83,7 @@ def train_cli(data:str, # a mask-recog-prepare output folder
     out = out or f'data/models/{arch}-{size}'
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
                     framing=framing, progressive=progressive, small_size=small_size)
-    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError) as e: raise SystemExit(f'mask-recog-train: {e}')
+    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-train: {e}')
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "
           f"({v['n']} images); {res['meta']['train_seconds']} s, {res['meta']['train_img_per_s']} img/s; wrote {out}"
@@ -107,7 +107,7 @@ def evaluate_cli(data:str, # prepared folder (its test split), class-folder tree
     for i, d in enumerate([data] + [e for e in (extra or '').split(',') if e]):
         o = Path(out)/(Path(d.rstrip('/')).name if i else '') if out else None
         try: r = evaluate(model, d, o, device, split=split if i == 0 else 'test', cam=cam, progress=True)
-        except (FileNotFoundError, ValueError) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
+        except (FileNotFoundError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
         print(f"{r['name']}: n={r['n']} accuracy {r['accuracy']:.4f} balanced {r['balanced_accuracy']:.4f} "
               f"AUC {r['roc_auc'] if r['roc_auc'] is None else round(r['roc_auc'], 4)} at threshold {r['threshold']:.3f} "
               f"(at 0.5: {r['at_05']['accuracy']:.4f}); wrote {o or Path(model)/'eval'/Path(d.rstrip('/')).name}")
@@ -131,7 +131,7 @@ def run_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or http
     if not source: raise SystemExit('mask-recog-run: name at least one SOURCE')
     try: rec = run(list(source) if len(source) > 1 else source[0], out, seed=seed, pretrained=not kwargs.pop('no_pretrained', False), valid_pct=valid_pct, test_pct=test_pct,
                    extra=[e for e in (extra or '').split(',') if e], **kwargs)
-    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-run: {e}')
+    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, DownloadError, CannotWrite) as e: raise SystemExit(f'mask-recog-run: {e}')
     for k, r in rec['results'].items():
         print(f"{k}: accuracy {r['accuracy']:.4f}, balanced accuracy {r['balanced_accuracy']:.4f} (n={r['n']})")
     print(f"steps {rec['steps']}; wrote {out}/run.json")
@@ -156,7 +156,7 @@ def predict_cli(*inputs:str, # image files, folders (searched recursively) or gl
         else:
             clf = load_classifier(model, backend, precision, device)
             clf.bs, clf.threshold = bs, clf.threshold if threshold is None else float(threshold)
-    except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-predict: {e}')
+    except (FileNotFoundError, ValueError, RuntimeError, CannotWrite) as e: raise SystemExit(f'mask-recog-predict: {e}')
     todo, n_ok = expand_inputs(inputs), 0
     for s in range(0, len(todo), bs):
         chunk = todo[s:s + bs]
@@ -184,7 +184,7 @@ def export_cli(model:str=None, # the model folder written by training (model.jso
     from mask_recog.inference import export_onnx  # after the flags are parsed: --help needs none of it
     if not model: raise SystemExit('mask-recog-export: name the trained model folder with --model')
     try: rep = export_onnx(model, int8=int8, data=data, opset=opset)
-    except (FileNotFoundError, ValueError, RuntimeError) as e: raise SystemExit(f'mask-recog-export: {e}')
+    except (FileNotFoundError, ValueError, RuntimeError, CannotWrite) as e: raise SystemExit(f'mask-recog-export: {e}')
     print(f"wrote {rep['onnx']} (opset {rep['opset']}); ONNX Runtime vs PyTorch on {rep['parity_images']} images: max |Δprob| {rep['parity_max_abs_diff']:.2g}")
     if int8:
         print(f"wrote {rep['int8']}; test accuracy fp32 {rep['accuracy_fp32']:.4f}, int8 {rep['accuracy_int8']:.4f} "
@@ -224,7 +224,7 @@ def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/…, labels/�
         clf = load_classifier(model, device=device, log=log) if model else None
         r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in split.split(',') if s) or None, progress=True)
         cal = fit_box_calibration(r['records'], iou)
-    except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-calibrate: {e}')
+    except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-calibrate: {e}')
     for s in r['skipped']: log(f'skipped {s}')
     cal['fitted_on'] = {'scenes': str(scenes), 'splits': split, 'photos': r['images'], 'detector': r['detector'], 'classifier': r['classifier'], 'iou': iou}
     save_json(cal, out)
@@ -255,7 +255,7 @@ def scorecard_cli(model:str=None, # model folders from mask-recog-train, comma-s
         if not d or not (Path(d)/'manifest.csv').exists(): raise SystemExit(f'mask-recog-scorecard: {m}: its training data {d} is not here: name a prepared folder with --data')
         todo[Path(m).parent.name if Path(m).name == 'model' else Path(m).name] = (m, d)
     try: det = Remembered(load_detector())  # the photos are detected once for all models
-    except (FileNotFoundError, ValueError, DownloadError) as e: raise SystemExit(f'mask-recog-scorecard: {e}')
+    except (FileNotFoundError, ValueError, DownloadError, CannotWrite) as e: raise SystemExit(f'mask-recog-scorecard: {e}')
     cards = {}
     for k, (m, d) in todo.items():
         if len(todo) > 1: log_stderr(f'{k}:')  # whose bars follow
@@ -283,7 +283,7 @@ def verifier_cli(scenes:str, # a labelled scene set with train and valid photos:
     try:
         ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr, progress=True)
         dest = ver.save(out)
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-verifier: {e}')
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-verifier: {e}')
     print(json.dumps({'verifier': str(dest), 'threshold': ver.threshold, **{k: ver.meta[k] for k in ('trained_on', 'checked_on') if k in ver.meta}}), flush=True)
 
 # %% ../nbs/10_cli.ipynb #df0c666e

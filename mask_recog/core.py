@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9bd98df2
 from __future__ import annotations
-import os, re, sys, io, json, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
+import os, re, sys, io, json, time, errno, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
 import http.server, threading, functools, importlib.util, zlib, ctypes, platform
 from pathlib import Path
 from typing import Annotated
@@ -14,11 +14,13 @@ from fastcore.script import store_true
 from . import __version__
 
 # %% auto #0
-__all__ = ['CLASSES', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'EXTRACT_LIMITS', 'env_path',
-           'cache_home', 'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device',
-           'log_stderr', 'sleep_idle_threads', 'sample_path', 'released_model', 'export_library', 'current_umask',
-           'atomic_write', 'save_json', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download',
-           'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract', 'release_memory']
+__all__ = ['CLASSES', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'WRITE_ERRNOS', 'SPACE_ERRNOS',
+           'WRITE_ONLY_ERRNOS', 'STALE_AGE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'dataset_path', 'quick_run',
+           'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads', 'sample_path',
+           'released_model', 'export_library', 'current_umask', 'free_space', 'mb', 'CannotWrite', 'writing',
+           'check_space', 'clean_stale', 'atomic_write', 'save_json', 'exchange', 'replace_folder', 'sha256_bytes',
+           'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract',
+           'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
@@ -151,21 +153,114 @@ def current_umask()->int:
     "The process's file-creation mask (read without changing it)"
     m = os.umask(0); os.umask(m); return m
 
+# %% ../nbs/00_core.ipynb #6e7a1d98
+WRITE_ERRNOS = {errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota is used up', errno.EFBIG: 'the file is too large for that disk',
+                errno.EROFS: 'the disk is read-only', errno.EACCES: 'no permission to write there', errno.EPERM: 'no permission to write there'}  # errors of the place written to
+SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # those that more free space cures
+WRITE_ONLY_ERRNOS = {*SPACE_ERRNOS, errno.EROFS}  # those no read can get: a block that also reads takes only these for write errors
+
+def free_space(path:str|Path # a file or folder, existing or to be made
+              )->int:
+    "Bytes free on the disk that holds `path` (its nearest existing folder)"
+    p = Path(path).absolute()
+    while not p.exists() and p != p.parent: p = p.parent
+    return shutil.disk_usage(p).free
+
+def mb(n:int # bytes
+      )->str:
+    "`n` bytes in megabytes, for messages"
+    return f'{n / 2**20:,.1f} MB'
+
+# %% ../nbs/00_core.ipynb #649f4f5b
+class CannotWrite(OSError):
+    "A write that failed for a reason of the place written to (`WRITE_ERRNOS`), not of any input: names the folder, the error and the fix"
+    def __init__(self, folder:str|Path, # where the write went
+                 err:int, # the error number, a key of `WRITE_ERRNOS`
+                 what:str='', # what was being written
+                 need:int|None=None # bytes it needs, when refused by a check before writing (`check_space`)
+                ):
+        self.folder, self.what, self.need = Path(folder), what, need
+        free = mb(free_space(folder))
+        why = f'it needs about {mb(need)} and {free} are free' if need else WRITE_ERRNOS.get(err, os.strerror(err))
+        fix = ('make it writable (its permissions, or a read-write mount) or write to another folder' if err not in SPACE_ERRNOS else
+               'free space there or write to another folder' if need else f'free space there ({free} free now) or write to another folder')
+        super().__init__(err, f"{self.folder}: cannot write{f' {what}' if what else ''}: {why}; {fix}")
+    def __str__(self): return self.strerror
+    def __reduce__(self): return CannotWrite, (self.folder, self.errno, self.what, self.need)  # raised in a worker process, said in the main one
+
+# %% ../nbs/00_core.ipynb #9b10b0be
+@contextlib.contextmanager
+def writing(folder:str|Path, # where the block writes
+            what:str='', # what it writes, for the message
+            errnos:set=WRITE_ERRNOS # the errors taken for the place's fault; `WRITE_ONLY_ERRNOS` for a block that also reads
+           ):
+    "Inside the block, an `OSError` of the place written to (one of `errnos`) becomes `CannotWrite` naming `folder`; other errors pass unchanged"
+    try: yield
+    except CannotWrite: raise
+    except OSError as e:
+        if e.errno in errnos: raise CannotWrite(folder, e.errno, what) from e
+        raise
+
+# %% ../nbs/00_core.ipynb #c501a33e
+def check_space(folder:str|Path, # where the step writes
+                need:int, # bytes it will write, estimated
+                what:str # what it writes, for the message
+               ):
+    "`CannotWrite` now when the disk under `folder` has less than `need` bytes free for `what`"
+    if free_space(folder) < need: raise CannotWrite(folder, errno.ENOSPC, what, need)
+
+# %% ../nbs/00_core.ipynb #3d72d724
+STALE_AGE = 24 * 3600  # seconds after which a temp file named without a process id (older versions) counts as left behind
+
+def _gone(pid:str|None, # the writer's process id in the temp name, if any
+          p:Path # the temp file or folder
+         )->bool:
+    "Whether the writer of temp `p` is gone: its process no longer runs (with no process id in the name: it is older than `STALE_AGE`)"
+    try:
+        if not pid: return time.time() - p.lstat().st_mtime > STALE_AGE
+        os.kill(int(pid), 0)
+    except ProcessLookupError: return True
+    except OSError: pass  # running as another user, or vanished
+    return False
+
+def clean_stale(folder:str|Path, # the folder written into
+                name:str|None=None # the file or folder written there; None: every name's temp files
+               )->list[str]:
+    "Remove what killed writes of `name` left in `folder`: temp files `.NAME.PID-*.tmp` and staging folders `.NAME.new-PID-*`; an aside copy `.NAME.old-PID-*` is put back when `NAME` is missing. Returns what it removed or restored"
+    pat = re.compile(rf'\.(?P<name>{re.escape(name) if name else ".+?"})\.(?:(?P<kind>new|old)-(?P<pid>\d+)-[^./]+|(?:(?P<tpid>\d+)-)?[^./]+\.tmp)')
+    folder, done = Path(folder), []
+    try:
+        with os.scandir(folder) as it: names = sorted(e.name for e in it if e.name.startswith('.') and pat.fullmatch(e.name))
+    except OSError: return done
+    for nm in names:
+        m, p = pat.fullmatch(nm), folder/nm
+        if not _gone(m['pid'] or m['tpid'], p): continue
+        try:
+            if m['kind'] == 'old' and not (folder/m['name']).exists(): os.replace(p, folder/m['name'])  # a swap killed between its two renames
+            elif p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+            else: p.unlink()
+        except OSError: continue  # another process got there first, or it cannot be removed: the write goes on
+        done.append(nm)
+    return done
+
 # %% ../nbs/00_core.ipynb #1a4a9f82
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # final file name
                  mode:str='wb' # `open` mode: 'wb' or 'w'
                 ):
-    "Open a temp file beside `path`; on success fsync and rename it onto `path`, on error delete it"
+    "Open a temp file beside `path`; on success fsync and rename it onto `path`, on error delete it (`CannotWrite` when the place written to was at fault)"
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the final file the usual permissions
+    with writing(path.parent, path.name):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{os.getpid()}-', suffix='.tmp')
     try:
-        with os.fdopen(fd, mode, **({} if 'b' in mode else dict(encoding='utf-8', newline=''))) as f:
-            yield f
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with writing(path.parent, path.name):
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600 files; give the final file the usual permissions
+            f = os.fdopen(fd, mode, **({} if 'b' in mode else dict(encoding='utf-8', newline='')))
+        with f:
+            with writing(path.parent, path.name, WRITE_ONLY_ERRNOS): yield f  # the caller's block: it may read too
+            with writing(path.parent, path.name): f.flush(); os.fsync(f.fileno())
+        with writing(path.parent, path.name): os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
         raise
@@ -177,6 +272,53 @@ def save_json(obj, # anything `json.dumps` takes
     "Write `obj` as indented JSON to `path` atomically"
     with atomic_write(path, 'w') as f: f.write(json.dumps(obj, indent=2, default=str) + '\n')
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #898fe62f
+@functools.cache
+def _renameat2():
+    "glibc's `renameat2`, or None where there is none"
+    try: f = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError): return None
+    f.argtypes, f.restype = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint], ctypes.c_int
+    return f
+
+def exchange(a:str|Path, # an existing file or folder
+             b:str|Path # another, on the same disk
+            )->bool:
+    "Swap `a` and `b` in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where the system or the disk cannot"
+    if not (f := _renameat2()): return False
+    if f(-100, os.fsencode(a), -100, os.fsencode(b), 2) == 0: return True  # -100: AT_FDCWD; 2: RENAME_EXCHANGE
+    if (e := ctypes.get_errno()) in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP): return False
+    raise OSError(e, os.strerror(e), str(a), None, str(b))
+
+# %% ../nbs/00_core.ipynb #46323b04
+def _swap_in(new:Path, # the finished folder
+             dest:Path # where it goes
+            ):
+    "Put folder `new` at `dest`, replacing the folder there: exchanged in one step where the system can, else the old one renamed aside first"
+    if not dest.exists(): os.replace(new, dest); return
+    if exchange(new, dest): shutil.rmtree(new, ignore_errors=True); return  # `new` now holds the old folder
+    old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.old-{os.getpid()}-')); old.rmdir()
+    os.replace(dest, old)
+    try: os.replace(new, dest)
+    except BaseException: os.replace(old, dest); raise
+    shutil.rmtree(old, ignore_errors=True)
+
+@contextlib.contextmanager
+def replace_folder(dest:str|Path # the folder to (re)write
+                  ):
+    "A new, empty folder beside `dest` to write into: on success it replaces `dest` whole, on error it is removed (`CannotWrite` when the place written to was at fault)"
+    dest = Path(dest)
+    with writing(dest.parent, dest.name):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale(dest.parent, dest.name)  # what an earlier, killed write left
+        new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.new-{os.getpid()}-'))
+    try:
+        with writing(dest.parent, dest.name): os.chmod(new, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders: give it the usual permissions
+        with writing(dest.parent, dest.name, WRITE_ONLY_ERRNOS): yield new  # the caller's block: it may read too
+        with writing(dest.parent, dest.name): _swap_in(new, dest)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True); raise
 
 # %% ../nbs/00_core.ipynb #7f251d1e
 def sha256_bytes(b:bytes)->str:

@@ -23,11 +23,11 @@ _all_ = ['IMG_EXTS', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load
 
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'BOX_LIMIT', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MIN_SIDE',
-           'MANIFEST_COLS', 'SPLIT_RULE', 'norm_label', 'rel_name', 'name_problem', 'box_problem', 'scan_folder',
-           'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind', 'scan_source',
-           'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'inspect_file', 'source_names',
-           'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample', 'save_fig',
-           'show_samples', 'default_sources', 'prepare_default', 'note_summary', 'IMG_EXTS', 'MAX_PIXELS',
+           'MANIFEST_COLS', 'CACHE_FILE_BYTES', 'SPLIT_RULE', 'norm_label', 'rel_name', 'name_problem', 'box_problem',
+           'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind',
+           'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'inspect_file',
+           'source_names', 'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample',
+           'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'note_summary', 'IMG_EXTS', 'MAX_PIXELS',
            'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS',
            'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split', 'assign_splits',
            'keep_splits']
@@ -365,6 +365,7 @@ def _box_str(box)->str: return '' if box is None else ' '.join(str(round(v, 6)) 
 # %% ../nbs/01_data.ipynb #4ad4e8ef
 MANIFEST_COLS = ['source', 'path', 'label', 'split', 'group', 'sha256', 'phash', 'phash_mirror', 'width', 'height', 'status', 'reason',
                  'flags', 'format', 'box', 'crop', 'cache', 'bytes', 'mtime_ns']
+CACHE_FILE_BYTES = 16_000  # free space asked for each cached copy: about three times the mean (5.5 KB at 256 px on face-mask-4k and mask-scenes-571)
 SPLIT_RULE = 'group hash; declared splits; earlier rows kept'  # in report.json: an earlier manifest pins splits only under this rule and the same split parameters
 
 def _orphan_watch(parent:int):
@@ -378,6 +379,7 @@ def _orphan_watch(parent:int):
 def _inspect_job(args):
     root, rel, labels, cache_dir, cache_side, min_side = args
     try: return inspect_file(root, rel, labels, cache_dir, cache_side, min_side)
+    except CannotWrite: raise  # the cache's disk, not this file: it stops `prepare`
     except Exception as e:  # unreadable file (permissions, vanished): still one row per label, never a crash
         return [dict(path=rel, label=l, box=_box_str(b), status='quarantined', reason=f'cannot read: {type(e).__name__}: {e}') for l, b in labels]
 
@@ -462,12 +464,25 @@ def _inspect_all(scans:list, reusable:dict, out:Path, cache_side:int, min_side:i
             old = reusable.get((sc['name'], rel))
             if _unchanged(sc['root']/rel, old, labels): rows += [{**o, 'label': l} for o, (l, b) in zip(old, labels)]
             else: jobs.append((sc['root'], rel, labels, out/'cache', cache_side, min_side)); names.append(sc['name'])
+    if not jobs: return rows, n_files
+    check_space(out/'cache', sum(len(j[2]) for j in jobs) * CACHE_FILE_BYTES, f'the cached copies of {len(jobs):,} files')
     workers = workers or os.cpu_count() or 1
-    if jobs:
-        it = (map(_inspect_job, jobs) if workers == 1 or len(jobs) < 64 else
-              ProcessPoolExecutor(workers, initializer=_orphan_watch, initargs=(os.getpid(),)).map(_inspect_job, jobs, chunksize=16))
+    pool = None if workers == 1 or len(jobs) < 64 else ProcessPoolExecutor(workers, initializer=_orphan_watch, initargs=(os.getpid(),))
+    try:
+        it = pool.map(_inspect_job, jobs, chunksize=16) if pool else map(_inspect_job, jobs)
         for r, name in zip(show_progress(it, progress, len(jobs), 'files'), names): rows += [{**x, 'source': name} for x in r]
+    finally:
+        if pool: pool.shutdown(cancel_futures=True)  # after a `CannotWrite`: no worker goes on writing
     return rows, n_files - len(jobs)
+
+def _cached(out:Path)->set:
+    "The cached copies in `out/cache`"
+    return set((out/'cache').glob('*/*/*.jpg'))
+
+def _clean_killed(out:Path):
+    "Remove the temp files a killed `prepare` left in `out` and its cache folders"
+    for f in ('manifest.csv', 'report.json'): clean_stale(out, f)
+    for sub in (out/'cache').glob('*/*'): clean_stale(sub)
 
 def _frame(rows:list, order:dict)->pd.DataFrame:
     "Rows as a manifest in source `order`, every row not quarantined reset to `ok`"
@@ -493,10 +508,22 @@ def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET`
     "Validate, de-duplicate and split `source` (or several, merged); writes `out/manifest.csv`, `out/report.json` and `out/cache/`; returns the manifest"
     t0 = time.perf_counter()
     sources = list(source) if isinstance(source, (list, tuple)) else [source]
-    out = Path(out) if out else default_out(source); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out) if out else default_out(source)
+    with writing(out.parent, out.name): out.mkdir(parents=True, exist_ok=True)
+    _clean_killed(out)
     prev, old = _earlier(out)
     scans = _scan_all(sources, mapping, _known_names(old))
+    before = _cached(out)
+    try: df, n_reused = _prepared(scans, prev, old, out, valid_pct, test_pct, seed, cache_side, max_dist, min_side, workers, progress, t0)
+    except CannotWrite:  # a disk that filled or a folder that cannot be written: the copies this run cached go, the earlier manifest stays
+        for p in _cached(out) - before: p.unlink(missing_ok=True)
+        raise
+    return df
+
+def _prepared(scans, prev, old, out, valid_pct, test_pct, seed, cache_side, max_dist, min_side, workers, progress, t0)->tuple[pd.DataFrame, int]:
+    "The body of `prepare` once its sources are scanned: inspect, group, split, write manifest.csv and report.json"
     rows, n_reused = _inspect_all(scans, _reusable(prev, out, cache_side), out, cache_side, min_side, workers, progress)
+    sources = [s['source'] for s in scans]
     one = dict(source=str(sources[0]), root=str(scans[0]['root']), kind=scans[0]['kind']) if len(scans) == 1 else {}
     params = dict(**one, valid_pct=valid_pct, test_pct=test_pct, seed=seed, cache_side=cache_side, max_dist=max_dist, min_side=min_side, split_rule=SPLIT_RULE,
                   sources=[dict(name=s['name'], source=s['source'], root=str(s['root']), kind=s['kind']) for s in scans])
@@ -506,12 +533,14 @@ def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET`
     df = group_rows(df, max_dist, keep=[k in pins for k in zip(df.source, df.path, df.box)])
     df = keep_splits(assign_splits(df, seed, valid_pct, test_pct, declared), pins, declared)
     df = df.sort_values('path', kind='stable').sort_values('source', key=lambda s: s.map(order), kind='stable').reset_index(drop=True)[MANIFEST_COLS]
-    with atomic_write(out/'manifest.csv', 'w') as f: df.to_csv(f, index=False)
+    text = df.to_csv(index=False)
+    check_space(out, len(text) + (1 << 20), 'the manifest and report')  # both or neither
+    with atomic_write(out/'manifest.csv', 'w') as f: f.write(text)
     notes = [f"{s['name']}: {n}" if len(scans) > 1 else n for s in scans for n in s['notes']]
     rep = make_report(df, params, notes, time.perf_counter() - t0, n_reused)
     rep['manifest_sha256'] = sha256_file(out/'manifest.csv')  # training checks that the manifest is the one this report describes
     save_json(rep, out/'report.json')
-    return df
+    return df, n_reused
 
 # %% ../nbs/01_data.ipynb #afe389c2
 def untrainable(splits:dict # `{split: {label: count}}` of the usable rows, as in report.json

@@ -528,6 +528,8 @@ def export_onnx(model_dir:str|Path, # folder written by `save_model`
     model_dir = Path(model_dir)
     if opset < 17: raise ValueError(f"opset {opset}: use 17 or later")
     model, meta = load_model(model_dir)
+    for f in (ONNX_FILE, INT8_FILE, 'export.json'): clean_stale(model_dir, f)  # temp files of a killed export
+    check_space(model_dir, int((model_dir/WEIGHTS_FILE).stat().st_size * (1.5 if int8 else 1.1)) + (1 << 20), 'the ONNX export')  # fp32 graph ≈ the weights; int8 a quarter more
     if data is None and meta.get('data') and (Path(meta['data'])/'manifest.csv').exists(): data = meta['data']
     if int8 and data is None: raise ValueError("int8 needs data=PREPARED (a mask-recog-prepare output; the model's own training data is not on this machine): its train split calibrates the int8 model and its test split measures the accuracy change")
     rep = {'model_dir': str(model_dir), **write_onnx(model_dir, model, meta, opset), 'data': data and str(data)}

@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/model.html.md"""
 
 # %% ../nbs/02b_model.ipynb #15e5a1dd
 from __future__ import annotations
-import os, re, json, math, shutil, tempfile, warnings, contextlib, uuid, urllib.error
+import os, re, json, math, shutil, tempfile, warnings, contextlib, urllib.error
 from pathlib import Path
 import numpy as np, torch, torchvision
 from torch import nn
@@ -194,34 +194,17 @@ def check_meta(meta, # the content of a model.json
     return meta
 
 # %% ../nbs/02b_model.ipynb #fbaf816e
-def _swap_in(new:Path, dest:Path):
-    "Rename folder `new` to `dest`, replacing the folder `dest` (renamed aside first, removed last)"
-    old = dest.with_name(f'.{dest.name}.old-{uuid.uuid4().hex[:8]}') if dest.exists() else None
-    if old: os.replace(dest, old)
-    try: os.replace(new, dest)
-    except BaseException:
-        if old: os.replace(old, dest)
-        raise
-    if old: shutil.rmtree(old, ignore_errors=True)
-
 @contextlib.contextmanager
 def model_folder(model_dir:str|Path # the model folder to (re)write
                 ):
-    "A new, empty folder beside `model_dir` to write a model into: on success it replaces `model_dir` whole, on error it is removed"
+    "A new, empty folder beside `model_dir` to write a model into: on success it replaces `model_dir` whole (`replace_folder`), on error it is removed"
     dest = Path(model_dir)
     if dest.is_symlink(): dest = dest.resolve()  # a link to a folder elsewhere: the model goes there
     if dest.exists():
         if not dest.is_dir(): raise FileExistsError(f"{dest}: a file, not a model folder; write the model to another folder")
         if not any((dest/f).exists() for f in (MODEL_JSON, WEIGHTS_FILE)) and any(dest.iterdir()):
             raise FileExistsError(f"{dest}: holds files but no model (no {MODEL_JSON}, no {WEIGHTS_FILE}) and a model folder is replaced whole; write the model to a new or empty folder")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.new-'))
-    os.chmod(new, 0o777 & ~current_umask())  # mkdtemp makes 0700 folders: give it the usual permissions
-    try:
-        yield new
-        _swap_in(new, dest)
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True); raise
+    with replace_folder(dest) as new: yield new
 
 # %% ../nbs/02b_model.ipynb #bc338d58
 def write_model(model:nn.Module, # the trained classifier
@@ -268,6 +251,7 @@ def read_meta(model_dir:str|Path # a model folder
              )->dict:
     "The checked content of `model_dir/model.json` (see `check_meta`); `BadModel` naming the file when it is damaged"
     f = Path(model_dir)/MODEL_JSON
+    if not f.parent.exists(): clean_stale(f.parent.parent, f.parent.name)  # a swap killed halfway: its aside copy goes back
     _file_ok(f)
     if (n := f.stat().st_size) > MAX_META_BYTES: raise BadModel(f, f'{n:,} bytes, too large for a model.json; {_FIX}')
     try: meta = json.loads(f.read_bytes())

@@ -256,11 +256,12 @@ class Tracker:
             ok, buf = cv2.imencode('.jpg', t.best_crop)
             if not ok: raise ValueError(f"{p}: OpenCV cannot encode the crop of track {t.id} as JPEG")
             try:
-                p.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_write(p) as f: f.write(buf.tobytes())
+                with writing(self.crops_dir, 'the best-view crop'):
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_write(p) as f: f.write(buf.tobytes())
             except OSError as e:  # a full disk or a bad folder costs the crops, never the events: a camera process goes on
                 self.crop_errors += 1
-                if self.crop_errors == 1: log_stderr(f"{p}: cannot write the best-view crop ({e.strerror or e}); the events go on without crops (free space on {self.crops_dir}, or fix its permissions)")
+                if self.crop_errors == 1: log_stderr(f"{e if isinstance(e, CannotWrite) else f'{p}: cannot write the best-view crop ({e.strerror or e})'}; the events go on without crops")
                 return None
             t.saved_q = t.best_q
         return str(p)

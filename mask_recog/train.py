@@ -272,6 +272,8 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
         t_load = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as ck:
             learn, pre = learner_for(dls, arch, pretrained, weights, ck, label_smoothing)
+            w = 4 * sum(p.numel() for p in learn.model.parameters())  # bytes of the fp32 weights
+            check_space(ck, 2 * w, 'the checkpoints'); check_space(stage.parent, 2 * w + (8 << 20), f'the model folder {out.name}')  # before the long part; weights twice (model.pkl too), figures
             fit = fit_learner(learn, lr, epochs, wd, bool(pre or weights), stage, full, n_small)
             thr, valid = valid_scores(learn, dls.valid)
         meta = dict(arch=arch, size=size, cache_size=cache_side_of(data), threshold=thr, lr=fit['lr'], lr_mode=str(lr), epochs=epochs,

@@ -132,20 +132,10 @@ class Verifier:
         dest = Path(path).expanduser()
         if dest.exists() and (not dest.is_dir() or any(p.name not in (VERIFIER_JSON, VERIFIER_WEIGHTS) for p in dest.iterdir())):
             raise FileExistsError(f"{dest}: exists and is not a verifier folder (it holds other files); save the verifier to a new or empty folder")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.new-'))
-        try:
+        with replace_folder(dest) as new:
             blob = save({k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}, metadata={'kind': VERIFIER_KIND})
-            (new/VERIFIER_WEIGHTS).write_bytes(blob)
-            (new/VERIFIER_JSON).write_text(json.dumps({**self.meta, 'kind': VERIFIER_KIND, 'weights_sha256': sha256_bytes(blob)}, indent=1))
-            os.chmod(new, 0o777 & ~current_umask())
-            old = dest.with_name(f'.{dest.name}.old-{os.getpid()}') if dest.exists() else None
-            if old: os.replace(dest, old)
-            os.replace(new, dest)
-            if old: (old/VERIFIER_JSON).unlink(missing_ok=True); (old/VERIFIER_WEIGHTS).unlink(missing_ok=True); old.rmdir()
-        except BaseException:
-            for p in new.glob('*'): p.unlink()
-            new.rmdir(); raise
+            with atomic_write(new/VERIFIER_WEIGHTS) as f: f.write(blob)
+            save_json({**self.meta, 'kind': VERIFIER_KIND, 'weights_sha256': sha256_bytes(blob)}, new/VERIFIER_JSON)
         return dest
 
 # %% ../nbs/07d_verify.ipynb #adf42b98
