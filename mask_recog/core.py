@@ -226,8 +226,8 @@ def _gone(pid:str|None, # the writer's process id in the temp name, if any
 def clean_stale(folder:str|Path, # the folder written into
                 name:str|None=None # the file or folder written there; None: every name's temp files
                )->list[str]:
-    "Remove what killed writes of `name` left in `folder`: temp files `.NAME.PID-*.tmp` and staging folders `.NAME.new-PID-*`; an aside copy `.NAME.old-PID-*` is put back when `NAME` is missing. Returns what it removed or restored"
-    pat = re.compile(rf'\.(?P<name>{re.escape(name) if name else ".+?"})\.(?:(?P<kind>new|old)-(?P<pid>\d+)-[^./]+|(?:(?P<tpid>\d+)-)?[^./]+\.tmp)')
+    "Remove what killed writes of `name` left in `folder`: temp files `.NAME.PID-*.tmp` (or `.tmp.EXT`, for writers that need the ending) and staging folders `.NAME.new-PID-*`; an aside copy `.NAME.old-PID-*` is put back when `NAME` is missing. Returns what it removed or restored"
+    pat = re.compile(rf'\.(?P<name>{re.escape(name) if name else ".+?"})\.(?:(?P<kind>new|old)-(?P<pid>\d+)-[^./]+|(?:(?P<tpid>\d+)-)?[^./]+\.tmp(?:\.\w+)?)')
     folder, done = Path(folder), []
     try:
         with os.scandir(folder) as it: names = sorted(e.name for e in it if e.name.startswith('.') and pat.fullmatch(e.name))

@@ -211,8 +211,10 @@ class DetectOutput:
 
     def _video(self, frame):
         if self.vw is None:
-            self.out.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.out.parent, prefix=f'.{self.out.stem}.', suffix=f'.part{self.out.suffix}'); os.close(fd)
+            with writing(self.out.parent, self.out.name):  # a read-only or full disk: said as such
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                clean_stale(self.out.parent, self.out.name)  # what a killed run left
+                fd, tmp = tempfile.mkstemp(dir=self.out.parent, prefix=f'.{self.out.name}.{os.getpid()}-', suffix=f'.tmp{self.out.suffix}'); os.close(fd)  # OpenCV picks the container by the ending
             self.tmp, self.size = Path(tmp), (frame.shape[1], frame.shape[0])
             cc = 'MJPG' if self.out.suffix.lower() == '.avi' else 'mp4v'
             self.vw = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*cc), self.fps, self.size)

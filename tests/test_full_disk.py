@@ -50,6 +50,14 @@ def test_video_out_with_room(clip, model_dir, detector_models, tmp_path):
         cap = cv2.VideoCapture(str(disk/'annotated.mp4')); n = cap.get(cv2.CAP_PROP_FRAME_COUNT); cap.release()
         assert n == 60 and sorted(p.name for p in disk.iterdir()) == ['annotated.mp4']
 
+def test_video_out_into_a_read_only_folder(clip, model_dir, detector_models, tmp_path):
+    "--out VIDEO on a read-only disk: one line naming the folder and the fix, exit 1 (was a traceback from the temp file)"
+    with small_disk(tmp_path/'disk', 1024) as disk:
+        assert subprocess.run(['mount', '-o', 'remount,ro', str(disk)]).returncode == 0
+        r = _detect([clip, '--model', model_dir, '--out', disk/'annotated.mp4'], detector_models, tmp_path)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert f"{disk}: cannot write annotated.mp4: the disk is read-only; make it writable" in r.stderr and 'wrote' not in r.stderr, r.stderr[-1500:]
+
 def test_best_crops_on_a_full_disk(clip, model_dir, detector_models, tmp_path):
     "--events --best-crops on a disk that is already full: the events all come, without crops, and the failure is said once"
     with small_disk(tmp_path/'disk', 16) as disk:
@@ -93,6 +101,28 @@ def test_prepare_when_the_cache_disk_fills(tmp_path, monkeypatch):
         left = [str(p.relative_to(disk)) for p in disk.rglob('*') if not p.is_dir()]
     assert str(e.value).startswith(str(disk/'prep'/'cache')) and 'the disk is full' in str(e.value), e.value
     assert left == [], left  # no cached copy, no temp file, no manifest
+
+def test_prepare_when_the_manifest_does_not_fit(tmp_path, monkeypatch):
+    "The cached copies fit but the manifest and report do not: refused before either is written, the copies this run cached removed, the earlier manifest as it was"
+    from mask_recog import data
+    from mask_recog.core import CannotWrite
+    monkeypatch.setattr(data, 'CACHE_FILE_BYTES', 1)
+    with small_disk(tmp_path/'disk', 1200) as disk:
+        (disk/'prep').mkdir(); (disk/'prep'/'manifest.csv').write_text('path,label\nearlier.jpg,with_mask\n')
+        with pytest.raises(CannotWrite) as e: data.prepare(sample_path('faces'), disk/'prep', workers=1, progress=False)
+        left = [str(p.relative_to(disk)) for p in disk.rglob('*') if not p.is_dir()]
+        earlier = (disk/'prep'/'manifest.csv').read_text()
+    assert str(e.value).startswith(f"{disk/'prep'}: cannot write the manifest and report: it needs about"), e.value
+    assert left == ['prep/manifest.csv'] and earlier == 'path,label\nearlier.jpg,with_mask\n', left
+
+def test_killed_export_is_cleaned_up(model_dir, tmp_path):
+    "Temp files a killed export left in the model folder go at the next export; a running writer's stay"
+    from mask_recog.inference import export_onnx
+    d = tmp_path/'model'; shutil.copytree(model_dir, d)
+    gone = subprocess.run(['python', '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout.strip()  # a process that has ended
+    (d/f'.model.onnx.{gone}-k2j4.tmp').write_bytes(b'\0' * (1 << 20)); (d/f'.model.onnx.{os.getpid()}-live.tmp').write_bytes(b'')
+    export_onnx(d)
+    assert sorted(p.name for p in d.iterdir() if p.name.startswith('.')) == [f'.model.onnx.{os.getpid()}-live.tmp'] and (d/'model.onnx').exists()
 
 @pytest.fixture(scope='module')
 def sample_prep(tmp_path_factory):
