@@ -1,23 +1,27 @@
 """Frames per second of face detection alone and of detection + classification on 640×480 frames with one to three faces,
 and the ratio to the 25 frames/s target. Frames are photos of mask-scenes-571 holding one, two and three labelled faces in equal numbers, letterboxed to 640×480.
 
-    python bench/detect_speed.py MODEL_DIR [--frames 60] [--rounds 3] [--backend auto|torch|onnx] [--precision auto|fp32|bf16] [--threads N]
+    python bench/detect_speed.py [--model DIR] [--classifiers released,onnx,bf16,fp32] [--frames 60] [--rounds 3] [--threads N] [--out bench/results/detect_speed.json]
 
+The classifiers: `released` is the model in the package (int8 ONNX, what `mask-recog-detect` uses when no model is named);
+`onnx`, `bf16` and `fp32` are DIR through ONNX Runtime, PyTorch bf16 and PyTorch fp32 (without --model: an untrained resnet18
+at 96 px, the released model's architecture and size, exported to ONNX here: speed does not depend on the weights).
 Detector models come from $MASK_RECOG_MODELS, the scenes from $MASK_RECOG_DATA/mask-scenes-571. Each figure is the median of
 `--rounds` passes over the frames, after one warm-up pass. The load average is printed: on a shared machine other work slows it.
+With `--out`, the figures go to a JSON file with the command, the machine and the date: the Results page renders its table from it.
 """
-import os, sys, time, argparse, statistics, platform
+import os, sys, json, time, argparse, datetime, tempfile, statistics, platform
 from pathlib import Path
 import numpy as np, cv2
 
 p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-p.add_argument('model_dir', help='classifier model folder (model.json + model.safetensors, model.onnx used with --backend auto when present)')
+p.add_argument('--model', help='classifier model folder with model.safetensors and model.onnx (default: an untrained resnet18 at 96 px, exported here)')
+p.add_argument('--classifiers', default='released,onnx,bf16,fp32', help='comma-separated: released, onnx, bf16, fp32')
 p.add_argument('--frames', type=int, default=60, help='frames per pass')
 p.add_argument('--rounds', type=int, default=3, help='timed passes; the median is reported')
-p.add_argument('--backend', default='auto', help="classifier backend: 'auto', 'torch' or 'onnx'")
-p.add_argument('--precision', default='auto', help="PyTorch classifier's number format: 'auto' (bf16 where native), 'fp32' or 'bf16'")
 p.add_argument('--threads', type=int, default=0, help='threads for PyTorch and OpenCV (0: their defaults)')
 p.add_argument('--target', type=float, default=25., help='frames/s target')
+p.add_argument('--out', help='write the figures here as JSON')
 a = p.parse_args()
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # as mask-recog-detect sets it: PyTorch's OpenMP threads sleep between frames
@@ -56,13 +60,40 @@ def fps(fn):
         ts.append(len(frames) / (time.perf_counter() - t))
     return statistics.median(ts)
 
-clf = load_classifier(a.model_dir, a.backend, a.precision)
-print(f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start; '
+KINDS = {'released': ('the released model (ONNX Runtime, int8)', None, 'auto', 'auto'), 'onnx': ('ONNX Runtime, fp32 (`mask-recog-export`)', 'dir', 'onnx', 'auto'),
+         'bf16': ('PyTorch, bf16', 'dir', 'torch', 'bf16'), 'fp32': ('PyTorch, fp32', 'dir', 'torch', 'fp32')}
+kinds = a.classifiers.split(',')
+if bad := [k for k in kinds if k not in KINDS]: sys.exit(f'--classifiers: unknown {bad}; choose from {list(KINDS)}')
+model = a.model
+if model is None and any(KINDS[k][1] for k in kinds):
+    from mask_recog.model import build_model, save_model
+    from mask_recog.inference import export_onnx
+    model = Path(tempfile.mkdtemp())/'resnet18-96'
+    import atexit, shutil; atexit.register(shutil.rmtree, model.parent, True)  # removed at exit
+    save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 96}, model); export_onnx(model)
+cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+load0 = os.getloadavg()[0]
+print(f'{cpu}, {os.cpu_count()} cores, load average {load0:.1f} at start; '
       f'torch threads {torch.get_num_threads()} (OMP_WAIT_POLICY={os.environ["OMP_WAIT_POLICY"]}), OpenCV threads {cv2.getNumThreads()}')
-print(f'{len(frames)} frames 640×480 holding {sum(counts[q] for q in paths)} labelled faces ({min(counts[q] for q in paths)}-{max(counts[q] for q in paths)} each); classifier: {clf}')
-for name, det in [('YuNet', YuNet()), ('YuNet + masked-face SSD', load_detector())]:
-    n = np.mean([len(detect(f, det)) for f in frames])
-    for what, fn in [('detection', det), ('detection + classification', lambda f: detect(f, det, clf))]:
-        v = fps(fn)
-        print(f'{name:24s} {what:27s} {v:6.1f} frames/s  {1000 / v:6.1f} ms/frame  {v / a.target:5.2f}× the {a.target:g} frames/s target  ({n:.1f} faces/frame)', flush=True)
-print(f'load average {os.getloadavg()[0]:.1f} at the end')
+print(f'{len(frames)} frames 640×480 holding {sum(counts[q] for q in paths)} labelled faces ({min(counts[q] for q in paths)}-{max(counts[q] for q in paths)} each)')
+dets = [('YuNet', YuNet()), ('YuNet + masked-face SSD (default)', load_detector())]
+faces = {name: round(float(np.mean([len(detect(f, det)) for f in frames])), 2) for name, det in dets}
+rows, alone = [], {name: fps(det) for name, det in dets}  # detection alone: the same for every classifier
+for k in kinds:
+    label, uses_dir, backend, precision = KINDS[k]
+    clf = load_classifier(model if uses_dir else None, backend, precision)
+    print(f'classifier: {clf}')
+    for name, det in dets:
+        v = fps(lambda f: detect(f, det, clf))
+        rows.append(dict(classifier=label, kind=k, detector=name, detection=round(alone[name], 1), both=round(v, 1), faces_per_frame=faces[name]))
+        for what, x in (('detection', alone[name]), ('detection + classification', v)):
+            print(f'{k:8s} {name:34s} {what:27s} {x:6.1f} frames/s  {1000 / x:6.1f} ms/frame  {x / a.target:5.2f}× the {a.target:g} frames/s target  ({faces[name]:.1f} faces/frame)', flush=True)
+load1 = os.getloadavg()[0]
+print(f'load average {load1:.1f} at the end')
+if a.out:
+    res = dict(target=a.target, frames=len(frames), faces=sum(counts[q] for q in paths), rounds=a.rounds, rows=rows,
+               command=' '.join(['python bench/detect_speed.py'] + sys.argv[1:]), model=a.model or 'an untrained resnet18 at 96 px, exported to ONNX',
+               machine=dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(), torch=torch.__version__, load_average=[round(load0, 2), round(load1, 2)]),
+               date=datetime.date.today().isoformat())
+    from mask_recog.core import save_json
+    save_json(res, a.out); print(f'wrote {a.out}')
