@@ -475,9 +475,11 @@ def _inspect_all(scans:list, reusable:dict, out:Path, cache_side:int, min_side:i
         if pool: pool.shutdown(cancel_futures=True)  # after a `CannotWrite`: no worker goes on writing
     return rows, n_files - len(jobs)
 
-def _cached(out:Path)->set:
-    "The cached copies in `out/cache`"
-    return set((out/'cache').glob('*/*/*.jpg'))
+def _cached_since(out:Path, # a prepared folder
+                  t_ns:int # a time, `time.time_ns()`
+                 )->list[Path]:
+    "The cached copies in `out/cache` written since `t_ns` (a copy is written once, never rewritten: older ones were there before)"
+    return [p for p in (out/'cache').glob('*/*/*.jpg') if p.stat().st_mtime_ns >= t_ns]
 
 def _clean_killed(out:Path):
     "Remove the temp files a killed `prepare` left in `out` and its cache folders"
@@ -513,10 +515,10 @@ def prepare(source:str|Path|list, # folder, YOLO/VOC set, `kaggle:OWNER/DATASET`
     _clean_killed(out)
     prev, old = _earlier(out)
     scans = _scan_all(sources, mapping, _known_names(old))
-    before = _cached(out)
+    start = time.time_ns() - 100_000_000  # file times come from a coarser clock: 0.1 s of margin
     try: df, n_reused = _prepared(scans, prev, old, out, valid_pct, test_pct, seed, cache_side, max_dist, min_side, workers, progress, t0)
     except CannotWrite:  # a disk that filled or a folder that cannot be written: the copies this run cached go, the earlier manifest stays
-        for p in _cached(out) - before: p.unlink(missing_ok=True)
+        for p in _cached_since(out, start): p.unlink(missing_ok=True)
         raise
     return df
 
