@@ -7,8 +7,13 @@ rendered from a JSON as markdown or text, `--help` printed by `!mask-recog-… -
 the cell makes now. A number edited by hand in a saved table, a JSON rewritten without re-running the page, a flag
 renamed without refreshing the reference: each fails here, naming the notebook, the cell and the first differing line.
 
+It also reads the prose of every page (markdown cells, all of nbs/): a measured figure typed there (a number with a
+unit of measure: %, ×, img/s, frames/s, faces/s, ms, s, min, points, MB, GB) fails, naming the page and the line.
+Measured figures reach a page only as a cell's output rendered from a JSON a script wrote; a setting or a limit is
+written as code (`10` MB, `fps=10`), which this check leaves alone.
+
     python .ci/check_outputs.py [NOTEBOOK.ipynb ...]"""
-import os, sys, copy, difflib
+import os, re, sys, json, copy, difflib
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
@@ -49,8 +54,24 @@ def stale_outputs(path:str|Path, cwd:str|Path|None=None, timeout:int=600)->list[
         problems.append(f"{path.name} cell {i} ({first}): saved output differs from what it makes now: {' | '.join(diff[:4])[:400]}")
     return problems
 
+FIGURE = re.compile(r'(?<![\w.\-/])\d[\d,.]*\s?(?:%|×(?!\s?\d)|frames/s|img/s|faces/s|ms\b|s\b|min\b|points?\b|GB\b|MB\b)')
+
+def typed_figures(path:str|Path)->list[str]:
+    "One line per measured figure typed in the prose (markdown cells) of notebook `path`; code spans and link targets are left alone"
+    nb, out = json.loads(Path(path).read_text()), []
+    for i, c in enumerate(nb['cells']):
+        if c['cell_type'] != 'markdown': continue
+        for line in ''.join(c['source']).split('\n'):
+            text = re.sub(r'\]\([^)]*\)', ']', re.sub(r'`[^`]*`', '', line))
+            if found := FIGURE.findall(text): out.append(f"{Path(path).name} cell {i}: typed figure {', '.join(found)}: {line.strip()[:100]}")
+    return out
+
 def main(args:list[str])->int:
     nbs = [Path(a) for a in args] or [ROOT/'nbs'/n for n in PAGES]
+    typed = [p for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for p in typed_figures(nb)] if not args else []
+    for p in typed: print('FAIL', p)
+    if typed: print('a measured figure belongs in a bench script\'s JSON, rendered by a cell; write a setting as code (`10` MB)'); return 1
+    if not args: print('ok   no measured figure typed in the prose of the pages')
     problems = [p for nb in nbs for p in stale_outputs(nb)]
     for p in problems: print('FAIL', p)
     if problems: print('re-run the page (jupyter nbconvert --to notebook --execute NB --inplace; nbdev-clean) and commit its outputs'); return 1

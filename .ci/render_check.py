@@ -7,7 +7,7 @@ or with one over 150 KB (3 MB for all pages), a saved figure not shown, an error
 images from other sites (the Colab badges) cannot load offline and are only counted. Screenshots of a few pages are
 written for a reviewer to look at.
 
-    python .ci/render_check.py [--proc _proc] [--shots DIR] [--pages index,05_evaluate,10_cli]"""
+    python .ci/render_check.py [--proc _proc] [--shots DIR] [--pages index,05_evaluate,11_results]"""
 import re, sys, json, base64, argparse, threading, functools, http.server, tempfile
 from pathlib import Path
 import nbformat, yaml
@@ -108,7 +108,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--proc', default=str(ROOT/'_proc'), help='the processed pages (.ci/docs.py writes them)')
     ap.add_argument('--shots', default=None, help='folder for the screenshots (default: PROC/_screenshots)')
-    ap.add_argument('--pages', default='index,05_evaluate,10_cli', help='comma-separated pages to screenshot')
+    ap.add_argument('--pages', default='index,05_evaluate,11_results', help='comma-separated pages to screenshot')
     a = ap.parse_args()
     if not (CHROMIUM and CHROMEDRIVER): sys.exit('render_check: Chromium and chromedriver are needed (apt-get install chromium chromium-driver)')
     proc = Path(a.proc)

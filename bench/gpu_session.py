@@ -54,7 +54,7 @@ def step(name):
 
 # 1. training speed, stock vs ours (a separate process: its memory is freed before the long run)
 if not a.skip_speed and not a.quick:
-    cmd = [sys.executable, 'bench/train_speed.py', '--prepared', str(prep), '--json', str(work/'train_speed.json'), '--ablation'] + ([] if a.tiny else ['--full'])
+    cmd = [sys.executable, 'bench/train_speed.py', '--prepared', str(prep), '--out', str(work/'train_speed.json'), '--ablation'] + ([] if a.tiny else ['--full'])
     try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     except subprocess.TimeoutExpired as e: r = subprocess.CompletedProcess(cmd, 124, (e.stdout or b'').decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or ''), 'timed out after 240 s')
     (out/'train_speed.txt').write_text(r.stdout[-3000:] + r.stderr[-4000:])

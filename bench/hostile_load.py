@@ -28,8 +28,12 @@ p.add_argument('--settle', type=float, default=5, help='idle seconds before the 
 p.add_argument('--max-side', type=int, default=None, help="the server's --max-side (default: its own, MAX_FRAME_SIDE)")
 p.add_argument('--no-edge', action='store_true', help='leave out the JPEG claiming 6000×6000 (the uploads that pass): only uploads that are refused')
 p.add_argument('--no-trim', action='store_true', help='serve without its clean-up once idle (detectors reloaded after large frames, release_memory)')
+p.add_argument('--out', help='write the figures here as JSON (the Results page renders its tables from it)')
 a = p.parse_args()
 if not Path('/proc/self/status').exists(): sys.exit('hostile_load.py reads the server memory from /proc: Linux only')
+sys.path.insert(0, str(Path(__file__).parent))
+from _record import Record, table
+rec = Record()
 
 from PIL import Image
 tmp = Path(tempfile.mkdtemp(prefix='hostile_load-'))
@@ -117,7 +121,7 @@ def start_server(port):
         from shutil import which
         exe = which('mask-recog-serve')
         cmd = [exe] if exe else [sys.executable, '-c', 'import sys; from mask_recog.cli import serve_cli; sys.argv[0] = "mask-recog-serve"; serve_cli()']
-        cmd += [a.model_dir, '--port', str(port), *(['--max-side', str(a.max_side)] if a.max_side else [])]
+        cmd += ['--model', a.model_dir, '--port', str(port), *(['--max-side', str(a.max_side)] if a.max_side else [])]
     log = open(tmp/'serve.log', 'w')
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     t0 = time.monotonic()
@@ -179,6 +183,20 @@ try:
         print(f'  {kind:33s} {len(got):4d} sent  ' + ', '.join(f'{s or "conn. reset"}: {n}' for s, n in sorted(by.items()))
               + (f'  ({statistics.median(t for _, t in got):.3f} s)' if got else ''))
     print(f'load average {os.getloadavg()[0]:.1f} at the end')
+    names = {'p50': 'latency p50', 'p95': 'latency p95', 'peak': 'server RSS peak', 'settled': f'server RSS {a.settle:g} s later'}
+    fmt = lambda k, v: f'{v:.3f} s' if k in ('p50', 'p95') else f'{v:,.0f} MB'
+    answered = {kind: dict(sent=len(got), statuses={str(s or 'connection reset'): n for s, n in sorted(collections.Counter(s for s, _ in got).items(), key=lambda kv: str(kv[0]))},
+                           median_s=round(statistics.median(t for _, t in got), 3) if got else None) for kind, got in ((k, host['hostile'].get(k, [])) for k in HOSTILE)}
+    ok = {r: dict(run['normal']) for r, run in (('baseline', base), ('hostile', host))}
+    says = (f"Normal uploads answered 200: {ok['baseline'].get(200, 0)} of {a.requests} alone, {ok['hostile'].get(200, 0)} of {a.requests} under hostile load; "
+            f"settled memory {host['settled'] / base['settled']:.2f}× the baseline's.")
+    rec.write(a.out, requests=a.requests, attackers=a.attackers, settle_s=a.settle, edge=not a.no_edge, trim=not a.no_trim, model=Path(model_note).name,
+              server=dict(jobs=health['jobs'], wait_s=health['wait_s'], max_pixels=health['max_pixels'], max_side=health['max_side']), idle_mb=round(idle),
+              baseline={k: round(base[k], 3) for k in names}, hostile={k: round(host[k], 3) for k in names}, normal_answers=ok, hostile_answers=answered,
+              tables=[table(f'{a.requests} normal uploads, one after another, alone and while {a.attackers} threads send hostile uploads', ['normal uploads', 'alone', 'under hostile load', 'ratio'],
+                            [[n, fmt(k, base[k]), fmt(k, host[k]), f'{host[k] / base[k]:.2f}×'] for k, n in names.items()], says),
+                      table('How the hostile uploads were answered', ['upload', 'sent', 'answers', 'median time to the answer'],
+                            [[k, v['sent'], ', '.join(f'{s}: {n}' for s, n in v['statuses'].items()), '' if v['median_s'] is None else f"{v['median_s']:.3f} s"] for k, v in answered.items() if v['sent']])])
 finally:
     proc.terminate()
     try: proc.wait(10)

@@ -28,7 +28,11 @@ p.add_argument('--n', type=int, default=32, help='images per workload (default: 
 p.add_argument('--reps', type=int, default=3, help='timed passes per method, interleaved; the best is reported (default: 3)')
 p.add_argument('--bs', type=int, default=64, help='batch size of ours (default: 64)')
 p.add_argument('--no-int8', action='store_true', help='skip the int8 ONNX model')
+p.add_argument('--out', help='write the figures here as JSON (the Results page renders its table from it)')
 a = p.parse_args()
+sys.path.insert(0, str(Path(__file__).parent))
+from _record import Record, table
+rec = Record()
 
 src = Path(a.images) if a.images else Path(os.environ.get('MASK_RECOG_DATA', ''))/'face-mask-4k'
 if not (src/'with_mask').is_dir(): sys.exit(f'{src}/with_mask not found: set MASK_RECOG_DATA or pass --images')
@@ -88,4 +92,14 @@ try:
     (wl, k), (r, x) = max(((k, v) for k, v in best.items() if 'learn.predict' not in k[1]), key=lambda kv: kv[1][0])
     print(f"\nfastest: {wl}, {k}: {r:.0f} faces/s, {x:.1f}x learn.predict (load average now {os.getloadavg()[0]:.1f}). "
           f"Targets: >= 150 faces/s {'met' if r >= 150 else 'NOT met'}; >= 5x {'met' if x >= 5 else 'NOT met'}")
+    methods = list(dict.fromkeys(k.split(', ', 1)[-1] if 'learn.predict' not in k else k for _, k in best))
+    pick = lambda wl, m: next(v for (w, k), v in best.items() if w == wl and (k == m or k.endswith(', ' + m)))
+    nice = lambda m: {'torch': 'PyTorch fp32', 'torch bf16': 'PyTorch bf16', 'onnx': 'ONNX Runtime fp32', 'onnx int8': 'ONNX Runtime int8'}.get(m, m)
+    cells = [[nice(m)]
+             + [f"{pick(wl, m)[0]:.0f} ({pick(wl, m)[1]:.1f}×)" for wl in ('files', 'crops')] for m in methods]
+    rec.write(a.out, model=a.model_dir or f'untrained {a.arch}', arch=meta['arch'], size=meta['size'], images=len(files), bs=a.bs, reps=a.reps,
+              rates={f'{wl} | {k}': dict(faces_per_s=round(r, 1), vs_learn_predict=round(x, 2)) for (wl, k), (r, x) in best.items()},
+              tables=[table(f"{meta['arch']} at {meta['size']} px: faces/s (× fastai's `learn.predict`), {len(files)} real images, best of {a.reps} interleaved passes",
+                            ['method', 'files (decoding included)', 'crops (decoded, ≤ 256 px)'], cells,
+                            f"Fastest: {nice(k.split(', ', 1)[-1])} on {wl}, {r:.0f} faces/s, {x:.1f}× `learn.predict`.")])
 finally: shutil.rmtree(tmp, ignore_errors=True)

@@ -3,7 +3,7 @@ per input, the faces of a round classified in one batch, a tracker per input), a
 the same videos one after another, frame by frame through `detect` (one stream at a time; with N cameras on the box each
 would get 1/N of that rate).
 
-    python bench/streams_speed.py MODEL_DIR [--streams 4] [--frames 60] [--ks 1,3] [--backend auto] [--target 10]
+    python bench/streams_speed.py [MODEL_DIR] [--streams 4] [--frames 60] [--ks 1,3] [--backend auto] [--target 10]
 
 The streams: slow pans across photos of mask-scenes-571 with one, two and three labelled faces in turn (`pan_frames`,
 `--frames` frames each, 15 frames/s), written as MPEG-4 videos and read as `mask-recog-detect` reads them. Videos are read as
@@ -16,12 +16,13 @@ from pathlib import Path
 import cv2
 
 p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-p.add_argument('model_dir', help='classifier model folder (model.onnx used with --backend auto when present, as mask-recog-detect does)')
+p.add_argument('model_dir', nargs='?', help='classifier model folder (model.onnx used with --backend auto when present, as mask-recog-detect does; default: the released model)')
 p.add_argument('--streams', type=int, default=4, help='streams watched at once (default: 4)')
 p.add_argument('--frames', type=int, default=60, help='frames per stream (default: 60)')
 p.add_argument('--ks', default='1,3', help='detector on one frame in K of each stream, for each K (default: 1,3)')
 p.add_argument('--backend', default='auto', help="classifier backend: 'auto', 'torch' or 'onnx'")
 p.add_argument('--target', type=float, default=10., help='frames/s target per stream (default: 10)')
+p.add_argument('--out', help='write the figures here as JSON (the Results page renders its table from it)')
 a = p.parse_args()
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # as mask-recog-detect sets it
@@ -30,6 +31,9 @@ from mask_recog.detect import load_classifier, detect
 from mask_recog.track import Tracker
 from _pans import scene_pans, remove
 from mask_recog.streams import StreamSet, process_streams
+from _record import Record, table
+
+rec = Record()
 
 tmp, pans = scene_pans(a.streams, a.frames, 'streams_speed.')
 videos, photos = [v for v, *_ in pans], [q for *_, q in pans]
@@ -61,6 +65,7 @@ detect(next(iter(FrameReader(videos[0])))[4], det, clf)  # warm-up: the models' 
 n, dt = one_by_one()
 base = n / dt / a.streams
 print(f'today, one stream at a time: {n / dt:6.1f} frames/s in all, {base:5.1f} per stream with {a.streams} on the box  (1.00×)', flush=True)
+rows = [dict(how='one stream at a time, detector on every frame (the baseline)', K=1, total=round(n / dt, 1), each_min=round(base, 1), each_max=round(base, 1), vs_base=1.0, calls=None, crops=None)]
 for K in [int(k) for k in a.ks.split(',')]:
     done, dt, calls = together(K)
     each = [v / dt for v in done.values()]
@@ -68,5 +73,15 @@ for K in [int(k) for k in a.ks.split(',')]:
     print(f'{a.streams} streams in one process, detector on 1 frame in {K}: {sum(done.values()) / dt:6.1f} frames/s in all, '
           f'{min(each):5.1f}–{max(each):5.1f} per stream  ({sum(each) / len(each) / base:4.2f}× today, {min(each) / a.target:4.2f}× the {a.target:g} frames/s target); '
           f'{len(calls)} classifier calls for {sum(calls)} crops', flush=True)
+    rows.append(dict(how=f'{a.streams} streams in one process, detector on 1 frame in {K}', K=K, total=round(sum(done.values()) / dt, 1), each_min=round(min(each), 1),
+                     each_max=round(max(each), 1), vs_base=round(sum(each) / len(each) / base, 2), calls=len(calls), crops=sum(calls)))
 print(f'load average {os.getloadavg()[0]:.2f} at the end')
+span = lambda r: str(r['each_min']) if r['each_min'] == r['each_max'] else f"{r['each_min']}–{r['each_max']}"
+cells = [[r['how'], r['total'], span(r), f"{r['vs_base']:.2f}", f"{r['each_min'] / a.target:.2f}",
+          '' if r['calls'] is None else f"{r['calls']} for {r['crops']} crops"] for r in rows]
+best = max(rows[1:], key=lambda r: r['each_min'])
+says = (f"With {a.streams} streams on the box, each gets {span(best)} frames/s with the detector on 1 frame in {best['K']}: "
+        f"{best['vs_base']:.2f}× one stream at a time, {best['each_min'] / a.target:.2f}× the {a.target:g} frames/s target for each ({'met' if best['each_min'] >= a.target else 'missed'}).")
+rec.write(a.out, target=a.target, streams=a.streams, frames=a.frames, photos=[Path(q).name for q in photos], classifier=repr(clf), rows=rows,
+          tables=[table(f'{a.streams} streams of {a.frames} frames, 640×480, one process', ['how', 'frames/s in all', 'frames/s per stream', '× the baseline', f'× the {a.target:g} frames/s target', 'classifier calls'], cells, says)])
 remove(tmp)

@@ -31,9 +31,12 @@ ap.add_argument('--prepared', default='data/prepared/face-mask-4k')
 ap.add_argument('--arch'); ap.add_argument('--size', type=int); ap.add_argument('--epochs', type=int)
 ap.add_argument('--limit', type=int); ap.add_argument('--bs', type=int, default=64); ap.add_argument('--lr', type=float, default=2e-3)
 ap.add_argument('--full', action='store_true', help='GPU sizes: resnet34, 224 px, 5 epochs, every image')
-ap.add_argument('--json', help='also write the figures to this JSON file')
+ap.add_argument('--out', help='write the figures here as JSON (the Results page renders its table from it)')
 ap.add_argument('--ablation', action='store_true', help='also time variants of ours (see above)')
 a = ap.parse_args()
+import sys; sys.path.insert(0, str(Path(__file__).parent))
+from _record import Record, table
+rec = Record()
 full = dict(arch='resnet34', size=224, epochs=5, limit=None) if a.full else dict(arch='resnet18', size=64, epochs=1, limit=512)
 for k, v in full.items():
     if getattr(a, k) is None: setattr(a, k, v)
@@ -91,6 +94,11 @@ if a.ablation:
     results['ours, bs 128'] = ours(128)
     results['ours, bs 256'] = ours(256)
 for k, (wall, ips, acc) in results.items(): print(f'{k:28s} {ips:9.1f} img/s  {wall:8.1f} s  valid accuracy {acc:.4f}')
-if a.json: Path(a.json).write_text(json.dumps({'device': name, 'arch': a.arch, 'size': a.size, 'epochs': a.epochs, 'bs': a.bs, 'stock_files': stock_files,
-    **{k: {'wall_s': round(w, 2), 'img_per_s': round(i, 1), 'valid_accuracy': round(c, 4)} for k, (w, i, c) in results.items()}}, indent=1))
 print(f"ratio mask_recog / stock: {results['mask_recog'][1] / results['stock fastai'][1]:.2f}x img/s")
+stock = results['stock fastai'][1]
+label = {'stock fastai': "stock fastai (`ImageDataLoaders`, `Resize`, `aug_transforms`" + (', fp16' if cuda else '') + ")", 'mask_recog': f'ours (the default recipe), bs {a.bs}'}
+rec.write(a.out, device=name, arch=a.arch, size=a.size, epochs=a.epochs, bs=a.bs, limit=a.limit, stock_files=stock_files,
+          results={k: {'wall_s': round(w, 2), 'img_per_s': round(i, 1), 'valid_accuracy': round(c, 4)} for k, (w, i, c) in results.items()},
+          tables=[table(f"{a.arch} at {a.size} px, {a.epochs} epoch(s){f', {a.limit} training images' if a.limit else ''}, bs {a.bs}, on {'the GPU' if cuda else 'the CPU'}",
+                        ['recipe', 'img/s', '× stock', 'seconds'], [[label.get(k, k), f'{i:,.0f}', f'{i / stock:.2f}', f'{w:.1f}'] for k, (w, i, c) in results.items()],
+                        f"Ours trains {results['mask_recog'][1] / stock:.2f}× as many images a second as the stock fastai recipe, in the same process.")])

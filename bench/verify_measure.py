@@ -7,6 +7,7 @@ on valid), every setting scored on valid + test and on test alone. Reads `bench/
 """
 import sys, json, time, argparse
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np, pandas as pd
 from mask_recog.core import CLASSES
 from mask_recog.detect import match_boxes, box_iou, score_detections, unmatched_detections, false_alarm_grid
@@ -39,6 +40,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('scenes'); ap.add_argument('train'); ap.add_argument('held'); ap.add_argument('out')
     ap.add_argument('--epochs', type=int, default=12); ap.add_argument('--clean', type=float, default=1.01); ap.add_argument('--extra', action='store_true', help='also use the looser detectors\' unmatched detections (verify_mine.py --loose) as negatives'); ap.add_argument('--images', default='images')
+    ap.add_argument('--json', help='also write the tables the Results page renders to this JSON file')
     a = ap.parse_args()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     tr, tr_crops, tr_kind = load(a.train)
@@ -143,6 +145,21 @@ def main():
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     pd.set_option('display.width', 250); pd.set_option('display.max_columns', 20); pd.set_option('display.max_colwidth', 60)
     print(table.to_string(index=False))
+    if a.json:
+        from _record import Record, table as rtable
+        cols = ['setting', 'with_mask found + correct', 'without_mask found + correct', 'said with_mask: unmatched', 'said without_mask: unmatched', 'detections said with / without',
+                'said without_mask: unmatched outside `crowd_mask*` photos']
+        cells = lambda part: [[r['setting'], r['with f+c'], r['without f+c'], r['with unm .3'], r['without unm .3'], f"{r['n with']} / {r['n without']}", r['without unm .3, no crowd photos']]
+                              for r in rows if r['photos'] == part]
+        d = {r['setting']: r for r in rows if r['photos'] == 'valid+test'}
+        says = (f"On the held-out photos the default leaves {d['default']['without unm .3']}% of `without_mask` detections matching no labelled face; "
+                + '; '.join(f"{k}: {v['without unm .3']}%, found and correct {v['with f+c'] - d['default']['with f+c']:+.1f} / {v['without f+c'] - d['default']['without f+c']:+.1f} points"
+                            for k, v in d.items() if 'verifier' in k) + '.')
+        Record().write(a.json, chosen=chosen, combo=combo, threshold_alone=t_alone, threshold_combo=ver.threshold, train_seconds=round(train_s, 1),
+                       verifier_data=dict(faces=int(is_face.sum()), unmatched_detections=n_neg_det, patches=int((tr_kind == 2).sum())), rows=rows,
+                       remaining_without_unmatched=len(fa),
+                       tables=[rtable('Held-out photos (valid + test): shares in %, IoU ≥ 0.3', cols, cells('valid+test'), says),
+                               rtable('Test photos alone', cols, cells('test'))])
     # the held photos' detections with prob_face, for the tests' examples
     (out/'held_faces.json').write_text(json.dumps([{'path': r['path'], 'truth': r['truth'], 'faces': [{k: f[k] for k in ('box', 'label', 'score', 'prob_face', 'crop')} for f in r['faces']]} for r in held]))
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'.ci'))
-from check_outputs import stale_outputs  # noqa: E402  (the check `.ci/run` runs on the pages)
+from check_outputs import stale_outputs, typed_figures  # noqa: E402  (the checks `.ci/run` runs on the pages)
 
 def _edit_first_figure(nb:dict)->tuple[str, str]:
     "Change the first number in the second column of the first markdown table a cell of `nb` rendered (its last digit, +1); return (old, new)"
@@ -47,3 +47,13 @@ def test_declared_figures_are_saved(tmp_path):
     (tmp_path/'05_evaluate.ipynb').write_text(json.dumps(nb))
     bad, _ = figure_outputs('05_evaluate', tmp_path/'05_evaluate.ipynb')
     assert len(bad) == 1 and 'has no saved picture' in bad[0], bad
+
+def test_no_figure_typed_in_prose(tmp_path):
+    "No page types a measured figure in its prose; the Results page with one sentence of typed figures fails, naming them"
+    assert [p for nb in sorted((ROOT/'nbs').glob('*.ipynb')) for p in typed_figures(nb)] == []
+    nb = json.loads((ROOT/'nbs'/'11_results.ipynb').read_text())
+    cell = next(c for c in nb['cells'] if c['cell_type'] == 'markdown' and 'stream_speed.py' in ''.join(c['source']))
+    cell['source'] = ''.join(cell['source']) + '\nThe default ran 60.2 frames/s, 2.30× every frame; settings such as `10` MB or 640×480 are not figures.'
+    (tmp_path/'11_results.ipynb').write_text(json.dumps(nb))
+    problems = typed_figures(tmp_path/'11_results.ipynb')
+    assert len(problems) == 1 and '60.2 frames/s' in problems[0] and '2.30×' in problems[0] and '10' not in problems[0].split(':')[1], problems
