@@ -151,16 +151,27 @@ def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream
           detect_every:int|None=None, # run the detector on one processed frame in this many (default: `detect_every_for`, 3 for videos)
           camera:str|None=None, # the name in the events (default: `source`)
           best_crops:str|Path|None=None, # save each track's best view of the face in this folder
-          retries:int=5 # failed reconnects in a row before a camera or stream is given up
+          retries:int=5, # failed reconnects in a row before a camera or stream is given up
+          mqtt:str|None=None # also publish the events to this MQTT broker, mqtt://HOST[:PORT][/PREFIX] (step 7e's `MqttEvents`, the mqtt extra)
          ):
     "One `Results` per processed frame, its faces with their `track`; the tracks' events in `events`, the last `Results` (no image) ending the open tracks"
     reader = FrameReader(source, retries=retries, log=log_stderr)
     if reader.kind in ('image', 'folder'): raise ValueError(f'{source}: an image or a folder; `track` follows faces across the frames of a video, camera or stream (use `predict`)')
     tracker = Tracker(camera=camera or str(source), threshold=classifier_threshold(self.classifier), crops_dir=best_crops)
+    if mqtt:
+        from mask_recog.mqtt import MqttEvents  # step 7e: an optional extra, loaded only when asked for
+        sink = MqttEvents(mqtt, [tracker.camera])
+    else: sink = None
+    def publish(evs):
+        for ev in (evs if sink is not None else []): sink.event(ev)
+        return evs
     try:
-        for src, i, t, p, frame, faces, evs, err in watch(reader, self.detector, self.classifier, stride, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
-            if err is not None: log_stderr(f'skipped frame {i} of {src}: {err}'); continue
-            if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, evs, p)
-    finally: reader.close()
-    if (lost := reader.damage()): log_stderr(f'warning: {lost}')  # a damaged or truncated video file: what was skipped
-    yield Results(None, [], str(source), None, None, tracker.finish())
+        try:
+            for src, i, t, p, frame, faces, evs, err in watch(reader, self.detector, self.classifier, stride, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
+                if err is not None: log_stderr(f'skipped frame {i} of {src}: {err}'); continue
+                if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, publish(evs), p)
+        finally: reader.close()
+        if (lost := reader.damage()): log_stderr(f'warning: {lost}')  # a damaged or truncated video file: what was skipped
+        yield Results(None, [], str(source), None, None, publish(tracker.finish()))
+    finally:
+        if sink is not None: sink.close()  # the camera marked offline, what is queued sent

@@ -258,6 +258,18 @@ def _error_line(src, i, t, p, e):
     "Print the JSON line of a frame (or file) that could not be processed"
     print(json.dumps({'source': src, 'frame': i, 'time': t, 'pos': p, 'error': ' '.join(str(e).split())}), flush=True)
 
+def _event_sink(opts:AttrDict, cameras:list):
+    "With `--mqtt`: step 7e's `MqttEvents` for `cameras`, connecting in the background; else None"
+    if not opts.mqtt: return None
+    from mask_recog.mqtt import MqttEvents  # step 7e: an optional extra (paho-mqtt), loaded only when asked for
+    return MqttEvents(opts.mqtt, cameras, **({} if opts.mqtt_queue is None else {'queue': opts.mqtt_queue}), frames=opts.mqtt_frames)
+
+def _emit(events:list, sink=None):
+    "Print each track event as a JSON line, and publish it when `--mqtt` is given"
+    for ev in events:
+        print(json.dumps(ev), flush=True)
+        if sink is not None: sink.event(ev)
+
 # %% ../nbs/07c_streams.ipynb #11eeaefa
 def _interrupt(signum, frame): raise KeyboardInterrupt
 
@@ -300,15 +312,20 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
                    detect_every:int=None, # run the detector on one processed frame in K of a video, camera or stream and follow the faces between (default: step 7a's measured `DETECT_EVERY`, 3; 1: on every frame)
                    events_only:bool=False, # print the track events only, no line per frame (implies --events); a status line on stderr every --status-every seconds
                    status_every:float=STATUS_EVERY, # seconds between status lines on stderr (frames, frames/s, faces, open tracks) while a camera or stream is watched, or with --events-only (0: none)
+                   mqtt:str=None, # also publish each camera's events to this MQTT broker: mqtt://HOST[:PORT][/PREFIX], topics PREFIX/CAMERA/events and /status (implies --events; step 7e, the mqtt extra)
+                   mqtt_queue:int=None, # with --mqtt: events each camera holds while the broker is away, newer ones dropped and counted (default: step 7e's MQTT_QUEUE, 1000)
+                   mqtt_frames:bool=False, # with --mqtt: also publish a summary of each processed frame on PREFIX/CAMERA/frames (QoS 0)
                   )->AttrDict:
     "The options of `mask-recog-detect` after its INPUTs and `--model`, checked: an `AttrDict` of them all"
     o = AttrDict(locals())
-    o.events = events or events_only
+    o.events = events or events_only or bool(mqtt)
     if stride < 1: raise ValueError(f'--stride {stride}: must be 1 or more')
     if best_crops and not o.events: raise ValueError('--best-crops needs --events (crops are of tracks)')
     if status_every < 0: raise ValueError(f'--status-every {status_every:g}: seconds, 0 or more (0: no status lines)')
     if detect_every is not None and detect_every < 1: raise ValueError(f'--detect-every {detect_every}: must be 1 or more')
     if keep_non_faces and not verifier: raise ValueError('--keep-non-faces marks what --verifier rejects: give --verifier too')
+    if (mqtt_queue is not None or mqtt_frames) and not mqtt: raise ValueError('--mqtt-queue and --mqtt-frames set how --mqtt publishes: give --mqtt too')
+    if mqtt_queue is not None and mqtt_queue < 1: raise ValueError(f'--mqtt-queue {mqtt_queue}: must be 1 or more')
     return o
 
 # %% ../nbs/07c_streams.ipynb #d7a1c001
@@ -364,6 +381,7 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
             verifier = load_verifier(opts.verifier)
         gates = dict(min_face=opts.min_face, verifier=verifier, keep_rejected=opts.keep_non_faces)
         tracker = Tracker(camera=opts.camera or input, threshold=classifier_threshold(clf), crops_dir=opts.best_crops) if events or detect_every > 1 else None
+        sink = _event_sink(opts, [tracker.camera] if tracker else [])
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-detect: {e}')
     stop = {'why': None}
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
@@ -382,8 +400,10 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
                 continue
             if found is not None:
                 faces = found
-                if not opts.events_only: print(json.dumps({'source': src, 'frame': i, 'time': t, 'pos': p, 'faces': [face_json(f) for f in faces]}), flush=True)
-                for ev in (evs if events else []): print(json.dumps(ev), flush=True)
+                line = {'source': src, 'frame': i, 'time': t, 'pos': p, 'faces': [face_json(f) for f in faces]}
+                if not opts.events_only: print(json.dumps(line), flush=True)
+                if sink is not None: sink.frame(tracker.camera, line)
+                if events: _emit(evs, sink)
                 n_done += 1; n_faces += len(faces)
             if output.out is not None:
                 output.fps = reader.fps or 25.
@@ -401,8 +421,9 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
         reader.close()
         if events and stop['why'] != 'stdout closed':   # the stream is over: every track ends
             try:
-                for ev in tracker.finish(): print(json.dumps(ev), flush=True)
+                _emit(tracker.finish(), sink)
             except BrokenPipeError: sys.stdout = open(os.devnull, 'w')
+        if sink is not None: sink.close()  # the cameras marked offline, what is queued sent (a few seconds at most), drops said
         _signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})  # finish the output file undisturbed
         try: output.close(keep=True)
         except OSError as e: err = err or str(e)  # the video could not be written whole: said, exit 1, no 'wrote'
@@ -449,6 +470,7 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
             from mask_recog.verify import load_verifier  # step 7d, a later module
             verifier = load_verifier(opts.verifier)
         trackers = {n: Tracker(camera=n, threshold=classifier_threshold(clf), crops_dir=opts.best_crops) for n in names} if events or detect_every > 1 else None
+        sink = _event_sink(opts, names)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-detect: {e}')
     done, faces_n, failed, stop = dict.fromkeys(names, 0), dict.fromkeys(names, 0), set(), None
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
@@ -461,8 +483,10 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
                 print(json.dumps({'camera': r.name, 'source': r.spec, 'error': ' '.join(str(r.error).split())}), flush=True)
     try:
         for r, (src, i, t, p, frame, _), faces, evs in process_streams(ss, det, clf, trackers, detect_every, calibration=cal, min_face=opts.min_face, verifier=verifier, keep_rejected=opts.keep_non_faces):
-            if not opts.events_only: print(json.dumps({'camera': r.name, 'source': src, 'frame': i, 'time': t, 'pos': p, 'faces': [face_json(f) for f in faces]}), flush=True)
-            for ev in (evs if events else []): print(json.dumps(ev), flush=True)
+            line = {'camera': r.name, 'source': src, 'frame': i, 'time': t, 'pos': p, 'faces': [face_json(f) for f in faces]}
+            if not opts.events_only: print(json.dumps(line), flush=True)
+            if sink is not None: sink.frame(r.name, line)
+            if events: _emit(evs, sink)
             done[r.name] += 1; faces_n[r.name] += len(faces)
             if (o := outputs[r.name]) is not None: o.fps = r.reader.fps or 25.; o.write(src, annotate_tracks(frame, faces) if trackers else annotate(frame, faces))
             report_failures()
@@ -475,9 +499,9 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
         try:
             if stop != 'stdout closed': report_failures()
             if events and stop != 'stdout closed':  # the inputs are over: every track ends
-                for tr in trackers.values():
-                    for ev in tr.finish(): print(json.dumps(ev), flush=True)
+                for tr in trackers.values(): _emit(tr.finish(), sink)
         except BrokenPipeError: sys.stdout = open(os.devnull, 'w')
+        if sink is not None: sink.close()  # the cameras marked offline, what is queued sent (a few seconds at most), drops said
         _signals({signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN})  # finish the output files undisturbed
         try:
             for name, o in outputs.items():
