@@ -23,6 +23,9 @@ if want prepare_speed; then step prepare_speed
 if want train_speed; then step train_speed
   [ -f "$WORK/face-mask-4k/manifest.csv" ] || mask-recog-prepare "$MASK_RECOG_DATA/face-mask-4k" --out "$WORK/face-mask-4k"
   python bench/train_speed.py --prepared "$WORK/face-mask-4k" --out $R/train_speed_cpu.json; fi
+if want stream_data; then step stream_data
+  [ -f "$WORK/face-mask-4k/manifest.csv" ] || mask-recog-prepare "$MASK_RECOG_DATA/face-mask-4k" --out "$WORK/face-mask-4k"
+  python bench/stream_data.py --prepared "$WORK/face-mask-4k" --out $R/stream_data.json; fi
 if want infer_speed; then step infer_speed
   python bench/infer_speed.py --arch resnet18 --size 96 --out $R/infer_speed_resnet18-96.json
   python bench/infer_speed.py --arch resnet34 --size 224 --out $R/infer_speed_resnet34-224.json; fi

@@ -23,8 +23,8 @@ from .data import load_split
 
 # %% auto #0
 __all__ = ['FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug', 'jpeg_roundtrip',
-           'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'cache_side_of', 'split_tensors', 'tensor_dls',
-           'show_augs', 'show_framing']
+           'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'cache_side_of', 'split_rows', 'split_tensors',
+           'tensor_dls', 'show_augs', 'show_framing']
 
 # %% ../nbs/02_augment.ipynb #6f248218
 def mask_augs(flip:bool=True, # random horizontal flips (faces are not upside down: no vertical flips)
@@ -303,7 +303,13 @@ class TensorLoader:
     def batch(self, idx:torch.Tensor)->tuple:
         "The normalized (and, when training, augmented) batch of rows `idx`, as plain tensors"
         idx = idx.to(self.x.device, non_blocking=True)  # `__iter__` already put it there
-        xb, yb = self.x[idx].to(self.device, non_blocking=True), self.y[idx].to(self.device, non_blocking=True)
+        return self.finish(self.x[idx], self.y[idx])
+
+    def finish(self, xb:torch.Tensor, # uint8 images of one batch, on the host or the device
+               yb:torch.Tensor # their labels
+              )->tuple:
+        "The batch on the device, augmented when training, normalized, as plain tensors"
+        xb, yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
         if self.augs:
             xb = xb.float().div_(255)
             xb = self.pipe(TensorImage(xb)).as_subclass(torch.Tensor) if isinstance(self.augs, (list, tuple)) else self.augs(xb)
@@ -312,11 +318,15 @@ class TensorLoader:
         if self.channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
         return xb, yb  # plain tensors: fastai's typed tensors add Python work to every operation of the model
 
-    def __iter__(self):
+    def order(self)->torch.Tensor:
+        "This epoch's order of the rows (seeded by `seed` + the epoch when shuffling), moving on to the next epoch"
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         idx = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
         if self.shuffle: self.epoch += 1
-        idx = idx.to(self.x.device)  # one copy per epoch; a host index per batch would make the host wait for the GPU
+        return idx
+
+    def __iter__(self):
+        idx = self.order().to(self.x.device)  # one copy per epoch; a host index per batch would make the host wait for the GPU
         for i in range(len(self)): yield self.batch(idx[i * self.bs:(i + 1) * self.bs])
 
     def one_batch(self): return next(iter(self))
@@ -331,6 +341,16 @@ def cache_side_of(data:str|Path # a `mask-recog-prepare` output folder
     return int(p.get('cache_side') or p.get('size') or CACHE_SIDE)  # `size`: what reports written before the rename called it
 
 # %% ../nbs/02_augment.ipynb #3a1b52f8
+def split_rows(data:str|Path, # a `mask-recog-prepare` output folder
+               split:str, # 'train', 'valid' or 'test'
+               limit:int|None=None # at most this many rows (a seeded sample, stratified by label), for quick runs
+              )->pd.DataFrame:
+    "The manifest rows of one split, in manifest order, or a seeded stratified sample of them"
+    df = load_split(data, split)
+    if limit and len(df) > limit:
+        df = pd.concat([g.sample(max(1, round(limit * len(g) / len(df))), random_state=0) for _, g in df.groupby('label')])
+    return df
+
 def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
                   split:str, # 'train', 'valid' or 'test'
                   size:int=224, # side of the square images
@@ -338,9 +358,7 @@ def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
                   limit:int|None=None # at most this many rows (a seeded, stratified sample), for quick runs
                  )->tuple[torch.Tensor, torch.Tensor]:
     "Images and labels of one split of a prepared dataset, as tensors"
-    df = load_split(data, split)
-    if limit and len(df) > limit:
-        df = pd.concat([g.sample(max(1, round(limit * len(g) / len(df))), random_state=0) for _, g in df.groupby('label')])
+    df = split_rows(data, split, limit)
     cache_size = cache_size or cache_side_of(data)
     y = torch.tensor([CLASSES.index(l) for l in df.label], dtype=torch.long)
     return load_images(df.file.tolist(), size, cache_size), y

@@ -75,14 +75,16 @@ def train_cli(data:str, # a mask-recog-prepare output folder
               framing:str=TRAIN_DEFAULTS['framing'], # detector framing augmentations: comma-separated box, small, camera, all, or none
               progressive:float=TRAIN_DEFAULTS['progressive'], # share of the epochs trained first at --small-size (progressive resizing; 0: off)
               small_size:int=None, # side of those epochs (default: 5/8 of --size, a multiple of 8)
+              stream:str='auto', # images read from disk in batches instead of held on the device (step 2c): yes, no, or auto (when they would not fit)
               version:VERSION_FLAG=False, # print mask_recog's version and exit
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
     from mask_recog.train import train
     from mask_recog.model import PretrainedUnavailable  # after the flags are parsed: --help needs none of it
     out = out or f'data/models/{arch}-{size}'
+    if stream not in ('auto', 'yes', 'no'): raise SystemExit(f'mask-recog-train: --stream {stream}: yes, no or auto')
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
-                    framing=framing, progressive=progressive, small_size=small_size)
+                    framing=framing, progressive=progressive, small_size=small_size, stream={'yes': True, 'no': False}.get(stream, 'auto'))
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-train: {e}')
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "

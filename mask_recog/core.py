@@ -78,7 +78,7 @@ def in_colab()->bool:
 
 # %% ../nbs/00_core.ipynb #c0a00001
 TRAIN_DEFAULTS = dict(arch='resnet34', size=224, epochs=40, lr='auto', bs=64, seed=42, pretrained='auto', weights=None, wd=0.01, label_smoothing=0.,
-                      limit=None, device=None, framing='box', progressive=0., small_size=None)  # the recipe: the defaults of `train`, each explained there
+                      limit=None, device=None, framing='box', progressive=0., small_size=None, stream='auto')  # the recipe: the defaults of `train`, each explained there
 
 # %% ../nbs/00_core.ipynb #f500d44a
 QUICK_RECIPE = dict(arch='resnet18', # a small network

@@ -118,9 +118,8 @@ class MqttEvents:
              ):
         "With `frames`: publish a summary of the frame on CAMERA/frames, QoS 0 (the faces counted by label)"
         if not self.frames: return
-        labels = {}
-        for f in record.get('faces', []): labels[f.get('track_label') or f.get('label')] = labels.get(f.get('track_label') or f.get('label'), 0) + 1
-        self._publish(camera, 'frames', {k: record[k] for k in ('frame', 'time', 'pos') if k in record} | {'camera': camera, 'faces': len(record.get('faces', [])), 'labels': labels}, 0)
+        labels = collections.Counter(f.get('track_label') or f.get('label') for f in record.get('faces', []))
+        self._publish(camera, 'frames', {k: record[k] for k in ('frame', 'time', 'pos') if k in record} | {'camera': camera, 'faces': len(record.get('faces', [])), 'labels': dict(labels)}, 0)
 
     def close(self, timeout:float=5. # seconds to wait for queued events to reach the broker
              )->dict:
@@ -165,7 +164,7 @@ class Mosquitto:
     def url(self, prefix:str='mask_recog')->str: return f'mqtt://127.0.0.1:{self.port}/{prefix}'
     def start(self, timeout:float=10.):
         "Start the broker and wait until it accepts connections"
-        self.proc = subprocess.Popen([self.exe, '-c', str(self.dir/'mosquitto.conf')], stdout=subprocess.DEVNULL, stderr=open(self.dir/'log', 'ab'))
+        with open(self.dir/'log', 'ab') as log: self.proc = subprocess.Popen([self.exe, '-c', str(self.dir/'mosquitto.conf')], stdout=subprocess.DEVNULL, stderr=log)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None: raise RuntimeError(f"mosquitto exited with {self.proc.returncode}: {(self.dir/'log').read_text()[-300:]}")

@@ -326,6 +326,9 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
     if keep_non_faces and not verifier: raise ValueError('--keep-non-faces marks what --verifier rejects: give --verifier too')
     if (mqtt_queue is not None or mqtt_frames) and not mqtt: raise ValueError('--mqtt-queue and --mqtt-frames set how --mqtt publishes: give --mqtt too')
     if mqtt_queue is not None and mqtt_queue < 1: raise ValueError(f'--mqtt-queue {mqtt_queue}: must be 1 or more')
+    if mqtt:
+        from mask_recog.mqtt import parse_mqtt_url  # step 7e; standard library only (paho is loaded when publishing starts)
+        parse_mqtt_url(mqtt)
     return o
 
 # %% ../nbs/07c_streams.ipynb #d7a1c001

@@ -31,6 +31,7 @@ from .data import load_split, save_fig
 from .preprocess import IMAGENET_STATS
 from .metrics import binary_metrics, roc_auc, choose_threshold  # step 3a's; importable from here as before
 from .augment import tensor_dls, parse_framing, FitImage, cache_side_of
+from .disk import disk_dls, choose_stream
 from .model import make_learner, model_folder, write_model, read_meta, PretrainedUnavailable, MODEL_JSON, WEIGHTS_FILE
 from .lr_find import resolve_lr
 
@@ -253,6 +254,7 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
           framing:str=TRAIN_DEFAULTS['framing'], # detector framing augmentations: a comma-separated subset of box, small, camera, or 'all' (see `BatchAug`); '' the original recipe
           progressive:float=TRAIN_DEFAULTS['progressive'], # share of the epochs trained first at `small_size` (progressive resizing); 0: all at `size`
           small_size:int|None=TRAIN_DEFAULTS['small_size'], # side of those epochs (default: `small_side(size)`, 5/8 of `size`)
+          stream:bool|str=TRAIN_DEFAULTS['stream'], # read the images from disk in batches (step 2c) instead of holding them on the device: True, False, or 'auto' when they would not fit
          )->dict:
     "Train a mask classifier on `data` and write model.pkl, model.safetensors, model.json, history.csv, lr_find.png and metrics.json to `out`"
     data, out = Path(data), Path(out)
@@ -266,7 +268,8 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
         set_seed(seed, reproducible=dev.type == 'cpu')
         if dev.type == 'cuda': torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels for these shapes
         t0 = time.perf_counter()
-        dls = tensor_dls(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit, framing=framing)
+        streamed = choose_stream(data, size, dev, stream, limit)
+        dls = (disk_dls if streamed else tensor_dls)(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit, framing=framing)
         full = dls.train
         if n_small: dls.train = full.resized(small)  # lr_find and the first epochs see the small images
         t_load = time.perf_counter() - t0
@@ -280,7 +283,7 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
                     bs=bs, seed=seed, framing=framing, progressive=progressive, small_size=small, small_epochs=n_small, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=fit['best_epoch'], pretrained=pre, weights=str(weights) if weights else None,
                     data=str(data), manifest_sha256=sha256_file(data/'manifest.csv'), n_train=dls.train.n, n_valid=dls.valid.n,
                     device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
-                    load_seconds=round(t_load, 2), train_seconds=round(fit['seconds'], 2),
+                    data_path='disk' if streamed else 'memory', load_seconds=round(t_load, 2), train_seconds=round(fit['seconds'], 2),
                     train_img_per_s=round(dls.train.n // bs * bs * epochs / fit['seconds'], 1), versions=versions())
         meta = write_model_folder(learn, meta, valid, fit['history'], stage, data, bs)
     return dict(valid=valid, meta=meta, replaced=replaced)

@@ -33,7 +33,7 @@ def test_every_event_in_order(cli, env, pan):
     with Mosquitto() as b:
         heard = []
         sub = listen(b.url('site'), heard)
-        r = subprocess.run([*cli, str(pan[0]), '--events-only', '--camera', 'door 1', '--mqtt', b.url('site'), '--status-every', '0'],
+        r = subprocess.run([*cli, str(pan[0]), '--events-only', '--camera', 'door 1', '--mqtt', b.url('site'), '--mqtt-frames', '--status-every', '0'],
                            capture_output=True, text=True, timeout=180, env=env)
         printed = events_of(r.stdout)
         wait_for(lambda: len([1 for t, *_ in heard if t.endswith('/events')]) >= len(printed)); sub.disconnect()
@@ -44,6 +44,9 @@ def test_every_event_in_order(cli, env, pan):
     assert got == printed                                                             # every event, in order, as printed
     assert [(p, ret) for t, p, ret in heard if t == 'site/door_1/status'] == [('online', False), ('offline', False)]  # live, so not flagged retained
     assert 'dropped' not in r.stderr, r.stderr
+    frames = [json.loads(p) for t, p, _ in heard if t == 'site/door_1/frames']          # --mqtt-frames: a summary per processed frame (QoS 0)
+    assert frames and [f['frame'] for f in frames] == sorted(f['frame'] for f in frames), frames[:3]
+    assert all(f['camera'] == 'door 1' and f['faces'] == sum(f['labels'].values()) for f in frames), frames[:3]
 
 def test_broker_away_bounded_and_counted(cli, env, pan):
     "Broker down for the whole run: events still go to stdout, the process ends on time, and what could not be sent is counted on stderr"
@@ -118,3 +121,10 @@ def test_python_api_publishes(pan, detector_models, monkeypatch):
         evs = [e for r in MaskRecog().track(pan[0], camera='api', mqtt=b.url()) for e in r.events]
         wait_for(lambda: len(heard) >= len(evs)); sub.disconnect()
     assert evs and [json.loads(p) for _, p, _ in heard] == evs
+
+def test_bad_url_said_before_anything_loads(cli, env):
+    "A URL that is not mqtt:// is refused in one line, exit 1, before a detector or model is loaded"
+    t = time.monotonic()
+    r = subprocess.run([*cli, 'video.mp4', '--mqtt', 'http://broker:1883/x'], capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == ['mask-recog-detect: --mqtt http://broker:1883/x: the URL must start with mqtt:// or mqtts:// (e.g. mqtt://localhost:1883/mask_recog)'], r.stderr
+    assert time.monotonic() - t < 20
