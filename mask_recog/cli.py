@@ -79,10 +79,10 @@ def train_cli(data:str, # a mask-recog-prepare output folder
               version:VERSION_FLAG=False, # print mask_recog's version and exit
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
+    if stream not in ('auto', 'yes', 'no'): raise SystemExit(f'mask-recog-train: --stream {stream}: yes, no or auto')  # before anything heavy loads
     from mask_recog.train import train
     from mask_recog.model import PretrainedUnavailable  # after the flags are parsed: --help needs none of it
     out = out or f'data/models/{arch}-{size}'
-    if stream not in ('auto', 'yes', 'no'): raise SystemExit(f'mask-recog-train: --stream {stream}: yes, no or auto')
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
                     framing=framing, progressive=progressive, small_size=small_size, stream={'yes': True, 'no': False}.get(stream, 'auto'))
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-train: {e}')
