@@ -71,7 +71,8 @@ if model is None and any(KINDS[k][1] for k in kinds):
     model = Path(tempfile.mkdtemp())/'resnet18-96'
     import atexit, shutil; atexit.register(shutil.rmtree, model.parent, True)  # removed at exit
     save_model(build_model('resnet18').eval(), {'arch': 'resnet18', 'size': 96}, model); export_onnx(model)
-cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+from _record import cpu_name
+cpu = cpu_name()
 load0 = os.getloadavg()[0]
 print(f'{cpu}, {os.cpu_count()} cores, load average {load0:.1f} at start; '
       f'torch threads {torch.get_num_threads()} (OMP_WAIT_POLICY={os.environ["OMP_WAIT_POLICY"]}), OpenCV threads {cv2.getNumThreads()}')

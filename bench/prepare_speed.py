@@ -27,7 +27,8 @@ try:
         keep = ['rows', 'files', 'labels', 'splits', 'status', 'exact_duplicates', 'near_duplicate_groups', 'groups_spanning_splits']
         found = {k: rep[k] for k in keep} | {'quarantined': len(rep['quarantined']), 'conflicts': rep['conflicts'], 'flagged': rep['flagged'],
                                             'params': {k: rep['params'][k] for k in ('valid_pct', 'test_pct', 'seed', 'max_dist', 'min_side')}}
-        cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
+        from _record import cpu_name
+        cpu = cpu_name()
         res = dict(source=src.name, seconds=dict(first=round(times[0], 2), second=round(times[1], 2)), ratio=round(times[0] / times[1], 1), found=found,
                    command=f'python bench/prepare_speed.py $MASK_RECOG_DATA/{src.name} --out {a.out}',
                    machine=dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(), load_average_at_start=round(load, 2)),

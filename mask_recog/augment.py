@@ -23,8 +23,8 @@ from .data import load_split
 
 # %% auto #0
 __all__ = ['FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug', 'jpeg_roundtrip',
-           'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'cache_side_of', 'split_rows', 'split_tensors',
-           'tensor_dls', 'show_augs', 'show_framing']
+           'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'cache_side_of', 'split_rows', 'valid_limit',
+           'split_tensors', 'tensor_dls', 'show_augs', 'show_framing']
 
 # %% ../nbs/02_augment.ipynb #6f248218
 def mask_augs(flip:bool=True, # random horizontal flips (faces are not upside down: no vertical flips)
@@ -351,6 +351,11 @@ def split_rows(data:str|Path, # a `mask-recog-prepare` output folder
         df = pd.concat([g.sample(max(1, round(limit * len(g) / len(df))), random_state=0) for _, g in df.groupby('label')])
     return df
 
+def valid_limit(limit:int|None # training images used (quick runs), or None for all
+               )->int|None:
+    "How many validation images go with `limit` training images: a third, at least one (None: all)"
+    return limit and max(1, limit // 3)
+
 def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
                   split:str, # 'train', 'valid' or 'test'
                   size:int=224, # side of the square images
@@ -377,7 +382,7 @@ def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
               )->DataLoaders:
     "fastai `DataLoaders` of train and valid `TensorLoader`s over the decoded images of `data`"
     xt, yt = split_tensors(data, 'train', size, limit=limit)
-    xv, yv = split_tensors(data, 'valid', size, limit=limit and max(1, limit // 3))
+    xv, yv = split_tensors(data, 'valid', size, limit=valid_limit(limit))
     augs = BatchAug(framing=framing) if augs is None else augs
     trn = TensorLoader(xt, yt, bs, shuffle=True, drop_last=len(xt) > bs, augs=augs, device=device, seed=seed, channels_last=channels_last)
     val = TensorLoader(xv, yv, bs * 2, device=device, channels_last=channels_last)

@@ -6,12 +6,12 @@ Docs: https://mask-recog.github.io/mask_recog/disk.html.md"""
 
 # %% ../nbs/02c_disk.ipynb #a32a3b2a
 from __future__ import annotations
-import os, queue, hashlib, threading
+import os, queue, threading
 from pathlib import Path
 import numpy as np, torch
 from fastai.data.core import DataLoaders
 from .core import *
-from .augment import TensorLoader, BatchAug, split_rows, load_images, cache_side_of
+from .augment import TensorLoader, BatchAug, split_rows, load_images, cache_side_of, valid_limit
 
 # %% auto #0
 __all__ = ['STREAM_SHARE', 'npy_layout', 'write_npy', 'image_file', 'DiskLoader', 'disk_dls', 'free_memory', 'choose_stream']
@@ -48,7 +48,7 @@ def image_file(data:str|Path, # a `mask-recog-prepare` output folder
               )->tuple[Path, torch.Tensor]:
     "The split's images decoded once into a `uint8` `.npy` file `(n, 3, size, size)` in `data/images/`, and their labels; built when missing, atomically"
     data, df = Path(data), split_rows(data, split, limit)
-    sha = hashlib.sha256((data/'manifest.csv').read_bytes()).hexdigest()[:12]
+    sha = sha256_file(data/'manifest.csv')[:12]
     dest = data/'images'/f"{split}-{size}px-{sha}{f'-limit{limit}' if limit else ''}.npy"
     y = torch.tensor([CLASSES.index(l) for l in df.label], dtype=torch.long)
     if dest.exists():
@@ -146,10 +146,10 @@ def disk_dls(data:str|Path, # a `mask-recog-prepare` output folder
             )->DataLoaders:
     "`tensor_dls` with the images left on disk: `DataLoaders` of train and valid `DiskLoader`s over the `image_file`s of `data`"
     ft, yt = image_file(data, 'train', size, limit)
-    fv, yv = image_file(data, 'valid', size, limit and max(1, limit // 3))
+    fv, yv = image_file(data, 'valid', size, valid_limit(limit))
     trn = DiskLoader(ft, yt, bs, shuffle=True, drop_last=len(yt) > bs, augs=BatchAug(framing=framing) if augs is None else augs, device=device, seed=seed, channels_last=channels_last)
     val = DiskLoader(fv, yv, bs * 2, device=device, channels_last=channels_last)
-    trn.source, val.source = (data, 'train', limit), (data, 'valid', limit and max(1, limit // 3))
+    trn.source, val.source = (data, 'train', limit), (data, 'valid', valid_limit(limit))
     dls = DataLoaders(trn, val, path=data, device=trn.device)
     dls.vocab, dls.c = list(CLASSES), len(CLASSES)
     return dls
@@ -172,5 +172,5 @@ def choose_stream(data:str|Path, # a `mask-recog-prepare` output folder
                  )->bool:
     "Whether training on `data` streams its images from disk (`disk_dls`) rather than holding them in memory (`tensor_dls`)"
     if stream != 'auto': return bool(stream)
-    n = len(split_rows(data, 'train', limit)) + len(split_rows(data, 'valid', limit and max(1, limit // 3)))
+    n = len(split_rows(data, 'train', limit)) + len(split_rows(data, 'valid', valid_limit(limit)))
     return n * 3 * size * size > STREAM_SHARE * free_memory(device)
