@@ -75,11 +75,12 @@ def test_restart_loses_only_beyond_the_queue():
         ok = [pub.event({'camera': 'gate', 'n': k}) for k in range(40, 300)]
         b.start()
         summary = pub.close(timeout=20)
-        wait_for(lambda: len(heard) >= 40 + sum(ok))
+        wait_for(lambda: len({json.loads(p)['n'] for _, p, _ in heard}) >= 40 + sum(ok))
         sub.disconnect()
-    n = [json.loads(p)['n'] for _, p, _ in heard]
-    assert all(up) and n[:40] == list(range(40))                       # the broker up: all, in order
-    assert n == sorted(set(n))                                         # in order, none twice
+    got = [json.loads(p)['n'] for _, p, _ in heard]
+    assert all(up) and got[:40] == list(range(40))                     # the broker up: all, in order
+    n = list(dict.fromkeys(got))                                       # QoS 1 is at least once: what was in flight to the dashboard when the broker stopped may come again
+    assert n == sorted(n) and all(k < 40 for k in got[40:] if got.count(k) > 1), got   # in order; repeated only from before the stop
     assert sum(ok) == 50 and summary['gate']['dropped'] == ok.count(False) == 260 - 50, summary   # the queue bound: the first 50 kept, the rest dropped
     assert n[40:] == list(range(40, 90)) and len(n) == 300 - summary['gate']['dropped'] and summary['gate']['unsent'] == 0, (len(n), summary)  # nothing lost beyond what was counted
 
