@@ -23,11 +23,15 @@ PAGES = ['index.ipynb', '09a_model_card.ipynb', '10_cli.ipynb', '11_results.ipyn
 
 def _texts(cell)->list[str]:
     "The text forms of a code cell's outputs, as saved: markdown, plain text, stdout (stderr and pictures are not compared)"
-    out = []
+    out, prev_stdout = [], False
     for o in cell.get('outputs', []):
-        if o.get('output_type') == 'stream':
-            if o.get('name') == 'stdout': out.append(''.join(o.get('text', '')))
-            continue
+        if o.get('output_type') == 'stream':  # a kernel may send one stream in several chunks, cut anywhere: join them
+            if o.get('name') != 'stdout': continue
+            text = ''.join(o.get('text', ''))
+            if prev_stdout: out[-1] += text
+            else: out.append(text)
+            prev_stdout = True; continue
+        prev_stdout = False
         data = o.get('data') or {}
         for kind in ('text/markdown', 'text/plain'):
             if kind in data: out.append(''.join(data[kind])); break

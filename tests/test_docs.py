@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'.ci'))
-from check_outputs import stale_outputs, typed_figures  # noqa: E402  (the checks `.ci/run` runs on the pages)
+from check_outputs import stale_outputs, typed_figures, _texts  # noqa: E402  (the checks `.ci/run` runs on the pages)
 
 def _edit_first_figure(nb:dict)->tuple[str, str]:
     "Change the first number in the second column of the first markdown table a cell of `nb` rendered (its last digit, +1); return (old, new)"
@@ -25,6 +25,17 @@ def _edit_first_figure(nb:dict)->tuple[str, str]:
 def test_saved_tables_match_their_json():
     "The README's page as committed: its results table is what the card's JSON gives now"
     assert stale_outputs(ROOT/'nbs'/'index.ipynb') == []
+
+def test_stream_chunks_compare_as_one():
+    "A kernel may cut one stdout stream anywhere (CI saw `--help` cut mid-line): the chunks compare as the text they make, stderr aside"
+    line = '  --device (str)         cuda, mps or cpu'
+    whole = {'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': line + '\n'}]}
+    cut = {'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': line[:16]},
+                       {'output_type': 'stream', 'name': 'stderr', 'text': 'a warning\n'},
+                       {'output_type': 'stream', 'name': 'stdout', 'text': line[16:] + '\n'}]}
+    assert _texts(cut) == _texts(whole) == [line]
+    other = {'outputs': [{'output_type': 'stream', 'name': 'stdout', 'text': line[:16] + '\n' + line[16:]}]}
+    assert _texts(other) != _texts(whole)  # a real line break still counts
 
 @pytest.mark.parametrize('page', ['index.ipynb', '11_results.ipynb'])
 def test_hand_edited_figure_fails(page, tmp_path):
