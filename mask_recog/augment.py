@@ -24,7 +24,7 @@ from .data import load_split
 # %% auto #0
 __all__ = ['FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug', 'jpeg_roundtrip',
            'load_images', 'FitImage', 'resize_images', 'TensorLoader', 'cache_side_of', 'split_rows', 'valid_limit',
-           'split_tensors', 'tensor_dls', 'show_augs', 'show_framing']
+           'split_tensors', 'shard_bs', 'tensor_dls', 'show_augs', 'show_framing']
 
 # %% ../nbs/02_augment.ipynb #6f248218
 def mask_augs(flip:bool=True, # random horizontal flips (faces are not upside down: no vertical flips)
@@ -266,10 +266,14 @@ class TensorLoader:
                  device=None, # where batches are made (default: fastai's default device)
                  seed:int=0, # seed of the shuffling
                  channels_last:bool=False, # memory format of the images
-                 preload:bool=True # copy all images to the device once (on CUDA) instead of every batch
+                 preload:bool=True, # copy all images to the device once (on CUDA) instead of every batch
+                 rank:int=0, # this process's place among `world` (data-parallel training, step 3b)
+                 world:int=1 # processes sharing each epoch: each takes every `world`-th row of the epoch's order
                 ):
         self.x, self.y, self.bs, self.shuffle, self.drop_last, self.augs = x, y, bs, shuffle, drop_last, augs
         self.stats, self.seed, self.channels_last, self.preload, self.epoch = stats, seed, channels_last, preload, 0
+        if not 0 <= rank < world: raise ValueError(f'rank={rank}, world={world}: expected 0 <= rank < world')
+        self.rank, self.world = rank, world
         self.pipe = Pipeline(list(augs) if isinstance(augs, (list, tuple)) else [], split_idx=0)  # fastai transforms
         self.to(device or default_device())
 
@@ -284,19 +288,21 @@ class TensorLoader:
 
     @property
     def n(self)->int: return len(self.x)
-    def __len__(self)->int: return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
+    @property
+    def rows(self)->int: return math.ceil(self.n / self.world)  # rows this process sees an epoch (`n` when alone)
+    def __len__(self)->int: return self.rows // self.bs if self.drop_last else math.ceil(self.rows / self.bs)
 
     def new(self, shuffle:bool|None=None, drop_last:bool|None=None, **kwargs):
         "A loader over the same data with other options (fastai calls this for predictions)"
         return TensorLoader(self.x, self.y, self.bs, self.shuffle if shuffle is None else shuffle,
                             self.drop_last if drop_last is None else drop_last, self.augs, self.stats, self.device,
-                            self.seed, self.channels_last, self.preload)
+                            self.seed, self.channels_last, self.preload, self.rank, self.world)
 
     def resized(self, size:int # side of the new loader's images
                ):
         "A loader like this one over `resize_images(self.x, size)`: same labels, batch size, seed, epoch and augmentations"
         dl = TensorLoader(resize_images(self.x, size), self.y, self.bs, self.shuffle, self.drop_last, self.augs, self.stats,
-                          self.device, self.seed, self.channels_last, self.preload)
+                          self.device, self.seed, self.channels_last, self.preload, self.rank, self.world)
         dl.epoch = self.epoch
         return dl
 
@@ -319,11 +325,13 @@ class TensorLoader:
         return xb, yb  # plain tensors: fastai's typed tensors add Python work to every operation of the model
 
     def order(self)->torch.Tensor:
-        "This epoch's order of the rows (seeded by `seed` + the epoch when shuffling), moving on to the next epoch"
+        "This epoch's order of this process's rows (seeded by `seed` + the epoch when shuffling: the same in every process), moving on to the next epoch"
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         idx = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
         if self.shuffle: self.epoch += 1
-        return idx
+        if self.world == 1: return idx
+        idx = idx.repeat(math.ceil(self.rows * self.world / max(self.n, 1)))[:self.rows * self.world]  # padded with its first rows, as torch's `DistributedSampler`
+        return idx[self.rank::self.world]
 
     def __iter__(self):
         idx = self.order().to(self.x.device)  # one copy per epoch; a host index per batch would make the host wait for the GPU
@@ -369,6 +377,14 @@ def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
     return load_images(df.file.tolist(), size, cache_size), y
 
 
+# %% ../nbs/02_augment.ipynb #40b7b144
+def shard_bs(bs:int, # the batch size of one optimizer step, all processes together
+             world:int=1 # processes sharing it
+            )->int:
+    "Each process's share of a batch of `bs` split over `world` processes; `ValueError` when it does not split evenly"
+    if world < 1 or bs % world: raise ValueError(f'bs={bs} cannot be split evenly over {world} processes: choose a batch size that is a multiple of {world}')
+    return bs // world
+
 # %% ../nbs/02_augment.ipynb #a4527152
 def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
                size:int=224, # side of the square images
@@ -378,13 +394,16 @@ def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
                seed:int=42, # shuffling seed
                channels_last:bool=False, # channels-last batches
                limit:int|None=None, # use at most this many training (and a third as many valid) images
-               framing:str='' # with the default `augs`: `BatchAug`'s framing groups (see `parse_framing`)
+               framing:str='', # with the default `augs`: `BatchAug`'s framing groups (see `parse_framing`)
+               rank:int=0, # this process's place among `world` (step 3b)
+               world:int=1 # processes training together: each gets `bs / world` of every batch, its share of the training rows; all see all the validation rows
               )->DataLoaders:
     "fastai `DataLoaders` of train and valid `TensorLoader`s over the decoded images of `data`"
+    bs_rank = shard_bs(bs, world)
     xt, yt = split_tensors(data, 'train', size, limit=limit)
     xv, yv = split_tensors(data, 'valid', size, limit=valid_limit(limit))
     augs = BatchAug(framing=framing) if augs is None else augs
-    trn = TensorLoader(xt, yt, bs, shuffle=True, drop_last=len(xt) > bs, augs=augs, device=device, seed=seed, channels_last=channels_last)
+    trn = TensorLoader(xt, yt, bs_rank, shuffle=True, drop_last=len(xt) > bs, augs=augs, device=device, seed=seed, channels_last=channels_last, rank=rank, world=world)
     val = TensorLoader(xv, yv, bs * 2, device=device, channels_last=channels_last)
     dls = DataLoaders(trn, val, path=data, device=trn.device)
     dls.vocab, dls.c = list(CLASSES), len(CLASSES)

@@ -10,7 +10,7 @@ __all__ = ['prepare_cli', 'train_cli', 'evaluate_cli', 'run_cli', 'predict_cli',
 
 # %% ../nbs/10_cli.ipynb #c1a00003
 # no `from __future__ import annotations` here: `delegates` hands flags on with their annotations, which argparse needs as types, not strings
-import json
+import os, json
 from pathlib import Path
 from fastcore.script import call_parse
 from fastcore.meta import delegates
@@ -86,6 +86,7 @@ def train_cli(data:str, # a mask-recog-prepare output folder
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
                     framing=framing, progressive=progressive, small_size=small_size, stream={'yes': True, 'no': False}.get(stream, 'auto'))
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-train: {e}')
+    if res['meta']['processes'] > 1 and int(os.environ.get('RANK') or 0): return  # several processes (step 3b): the main one reports
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "
           f"({v['n']} images); {res['meta']['train_seconds']} s, {res['meta']['train_img_per_s']} img/s; wrote {out}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, torch
 from fastai.data.core import DataLoaders
 from .core import *
-from .augment import TensorLoader, BatchAug, split_rows, load_images, cache_side_of, valid_limit
+from .augment import TensorLoader, BatchAug, split_rows, load_images, cache_side_of, valid_limit, shard_bs
 
 # %% auto #0
 __all__ = ['STREAM_SHARE', 'npy_layout', 'write_npy', 'image_file', 'DiskLoader', 'disk_dls', 'free_memory', 'choose_stream']
@@ -142,12 +142,15 @@ def disk_dls(data:str|Path, # a `mask-recog-prepare` output folder
              seed:int=42, # shuffling seed
              channels_last:bool=False, # channels-last batches
              limit:int|None=None, # use at most this many training (and a third as many valid) images
-             framing:str='' # with the default `augs`: `BatchAug`'s framing groups
+             framing:str='', # with the default `augs`: `BatchAug`'s framing groups
+             rank:int=0, # this process's place among `world` (step 3b)
+             world:int=1 # processes training together: each reads `bs / world` rows of every batch, its share of the training rows
             )->DataLoaders:
     "`tensor_dls` with the images left on disk: `DataLoaders` of train and valid `DiskLoader`s over the `image_file`s of `data`"
     ft, yt = image_file(data, 'train', size, limit)
     fv, yv = image_file(data, 'valid', size, valid_limit(limit))
-    trn = DiskLoader(ft, yt, bs, shuffle=True, drop_last=len(yt) > bs, augs=BatchAug(framing=framing) if augs is None else augs, device=device, seed=seed, channels_last=channels_last)
+    trn = DiskLoader(ft, yt, shard_bs(bs, world), shuffle=True, drop_last=len(yt) > bs, augs=BatchAug(framing=framing) if augs is None else augs,
+                     device=device, seed=seed, channels_last=channels_last, rank=rank, world=world)
     val = DiskLoader(fv, yv, bs * 2, device=device, channels_last=channels_last)
     trn.source, val.source = (data, 'train', limit), (data, 'valid', valid_limit(limit))
     dls = DataLoaders(trn, val, path=data, device=trn.device)

@@ -12,7 +12,7 @@ __all__ = ['MIN_PER_CLASS', 'TRAIN_COLS', 'SMALL_SHARE', 'SIZE_STEP', 'DEFAULT_F
 
 # %% ../nbs/04_train.ipynb #3daf0cd6
 # no `from __future__ import annotations` here: `run` (step 5a) takes `train`'s parameters through `delegates`, with their annotations
-import os, json, time, shlex, inspect, platform, tempfile, warnings
+import os, json, time, shlex, inspect, platform, tempfile, warnings, contextlib
 try: import fcntl  # POSIX file locks
 except ImportError: fcntl = None
 from pathlib import Path
@@ -30,10 +30,11 @@ from .core import *
 from .data import load_split, save_fig
 from .preprocess import IMAGENET_STATS
 from .metrics import binary_metrics, roc_auc, choose_threshold  # step 3a's; importable from here as before
-from .augment import tensor_dls, parse_framing, FitImage, cache_side_of
+from .augment import tensor_dls, parse_framing, FitImage, cache_side_of, shard_bs
 from .disk import disk_dls, choose_stream
 from .model import make_learner, model_folder, write_model, read_meta, PretrainedUnavailable, MODEL_JSON, WEIGHTS_FILE
 from .lr_find import resolve_lr
+from .distributed import world_size, distributed_state, alone, from_main, data_parallel
 
 # %% ../nbs/04_train.ipynb #981529f4
 MIN_PER_CLASS = 4  # images of each class needed in train and in valid: fewer can neither teach a class nor measure it (the shipped sample has 8-9 per class in valid, 5 at limit=32)
@@ -85,11 +86,13 @@ class KeepBest(TrackerCallback):
                  min_delta:float=0. # smallest change that counts as better
                 ): super().__init__(monitor=monitor, min_delta=min_delta)
     def before_fit(self): super().before_fit(); self.state, self.best_epoch = None, None
+    @property
+    def net(self): return self.model.module if isinstance(self.model, torch.nn.parallel.DistributedDataParallel) else self.model  # the model inside DDP (step 3b)
     def after_epoch(self):
         super().after_epoch()
-        if self.new_best: self.state, self.best_epoch = {k: v.detach().clone() for k, v in self.model.state_dict().items()}, self.epoch
+        if self.new_best: self.state, self.best_epoch = {k: v.detach().clone() for k, v in self.net.state_dict().items()}, self.epoch
     def after_fit(self):
-        if self.run and self.state is not None: self.model.load_state_dict(self.state)
+        if self.run and self.state is not None: self.net.load_state_dict(self.state)
         self.state = None
 
 # %% ../nbs/04_train.ipynb #977119e1
@@ -177,15 +180,18 @@ def fit_learner(learn, # from `learner_for`
                 transfer:bool, # from pretrained weights: `fine_tune` (one frozen epoch first); else one cycle from scratch
                 out:str|Path, # where `resolve_lr` records its choice (lr_find.png)
                 full=None, # the full-size training loader, when `learn` starts on a small one (progressive resizing)
-                n_small:int=0 # epochs on the small one
+                n_small:int=0, # epochs on the small one
+                state=None # `distributed_state()` when several processes train together (step 3b); None alone
                )->dict:
     "Fit `learn` and keep the best epoch's weights (`KeepBest`): `{lr, history, best_epoch, seconds}`; `learn` ends on the `full` loader"
-    chosen = resolve_lr(lr, learn, out)
+    with alone() if state else contextlib.nullcontext(): chosen = resolve_lr(lr, learn, out)  # each process by itself...
+    chosen = from_main(chosen, state)  # ...and all train with the main process's choice
     log, best = EpochLog(), KeepBest('valid_loss')
     cbs = [best, log] + ([ProgressiveResize(learn.dls.train, full, n_small)] if n_small else [])
     t = time.perf_counter()
-    if transfer: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
-    else: learn.fit_one_cycle(epochs, chosen, wd=wd, cbs=cbs)
+    with data_parallel(learn, state):
+        if transfer: learn.fine_tune(epochs - 1, chosen, freeze_epochs=1, wd=wd, cbs=cbs)
+        else: learn.fit_one_cycle(epochs, chosen, wd=wd, cbs=cbs)
     if next(learn.model.parameters()).device.type == 'cuda': torch.cuda.synchronize()
     seconds = time.perf_counter() - t
     if full is not None: learn.dls.train = full
@@ -263,13 +269,18 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
     small, n_small = progressive_epochs(size, epochs, progressive, small_size)
     check_trainable(data, limit)  # before anything is written
     replaced = (out/MODEL_JSON).exists() or (out/WEIGHTS_FILE).exists()
-    dev = torch.device(best_device(device))
-    with model_folder(out) as stage:  # everything is written here, then renamed to `out` as one unit
-        set_seed(seed, reproducible=dev.type == 'cpu')
+    state = distributed_state(device)  # several processes from a launcher (step 3b), else None
+    rank, world = (state.process_index, state.num_processes) if state else (0, 1)
+    shard_bs(bs, world)  # a batch that splits evenly, before anything is written
+    dev = torch.device(best_device(device)) if state is None else state.device if state.device.type == 'cuda' else torch.device('cpu')
+    with model_folder(out) if rank == 0 else tempfile.TemporaryDirectory() as stage:  # everything is written here, then renamed to `out` as one unit (the others' scratch is dropped)
+        stage = Path(stage)
+        set_seed(seed + rank, reproducible=dev.type == 'cpu')  # augmentation draws differ between processes; the shuffling order is the same (the loaders' seed)
         if dev.type == 'cuda': torch.backends.cudnn.benchmark = True  # cuDNN picks the fastest kernels for these shapes
         t0 = time.perf_counter()
         streamed = choose_stream(data, size, dev, stream, limit)
-        dls = (disk_dls if streamed else tensor_dls)(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit, framing=framing)
+        with state.main_process_first() if state else contextlib.nullcontext():  # the disk path's image files are built once, by the main process
+            dls = (disk_dls if streamed else tensor_dls)(data, size, bs, device=dev, seed=seed, channels_last=dev.type == 'cuda', limit=limit, framing=framing, rank=rank, world=world)
         full = dls.train
         if n_small: dls.train = full.resized(small)  # lr_find and the first epochs see the small images
         t_load = time.perf_counter() - t0
@@ -277,15 +288,16 @@ def train(data:str|Path, # a `mask-recog-prepare` output folder
             learn, pre = learner_for(dls, arch, pretrained, weights, ck, label_smoothing)
             w = 4 * sum(p.numel() for p in learn.model.parameters())  # bytes of the fp32 weights
             check_space(ck, 2 * w, 'the checkpoints'); check_space(stage.parent, 2 * w + (8 << 20), f'the model folder {out.name}')  # before the long part; weights twice (model.pkl too), figures
-            fit = fit_learner(learn, lr, epochs, wd, bool(pre or weights), stage, full, n_small)
-            thr, valid = valid_scores(learn, dls.valid)
+            fit = fit_learner(learn, lr, epochs, wd, bool(pre or weights), stage, full, n_small, state)
+            with alone() if state else contextlib.nullcontext(): thr, valid = valid_scores(learn, dls.valid)  # each process the whole validation set, ungathered
         meta = dict(arch=arch, size=size, cache_size=cache_side_of(data), threshold=thr, lr=fit['lr'], lr_mode=str(lr), epochs=epochs,
                     bs=bs, seed=seed, framing=framing, progressive=progressive, small_size=small, small_epochs=n_small, wd=wd, label_smoothing=label_smoothing, optimizer=_opt_name(learn.opt), best_epoch=fit['best_epoch'], pretrained=pre, weights=str(weights) if weights else None,
                     data=str(data), manifest_sha256=sha256_file(data/'manifest.csv'), n_train=dls.train.n, n_valid=dls.valid.n,
                     device=str(dev), device_name=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else platform.processor() or 'cpu',
-                    data_path='disk' if streamed else 'memory', load_seconds=round(t_load, 2), train_seconds=round(fit['seconds'], 2),
+                    data_path='disk' if streamed else 'memory', processes=world, load_seconds=round(t_load, 2), train_seconds=round(fit['seconds'], 2),
                     train_img_per_s=round(dls.train.n // bs * bs * epochs / fit['seconds'], 1), versions=versions())
-        meta = write_model_folder(learn, meta, valid, fit['history'], stage, data, bs)
+        if rank == 0: meta = write_model_folder(learn, meta, valid, fit['history'], stage, data, bs)
+    if state: state.wait_for_everyone()  # `out` is written when `train` returns, in every process
     return dict(valid=valid, meta=meta, replaced=replaced)
 
 # %% ../nbs/04_train.ipynb #9e1c8c46
@@ -316,7 +328,7 @@ def ensure_model(data:str|Path, # a `prepare` output folder
     check_trainable(data, recipe.get('limit'))
     out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.parent/f'.{out.name}.lock', 'w') as lock:  # notebooks run side by side: one trains, the others wait for it
-        if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)
+        if fcntl and world_size() == 1: fcntl.flock(lock, fcntl.LOCK_EX)  # processes of one data-parallel run (step 3b) decide together, unlocked
         if not model_matches(out, data, **recipe): train(data, out, **recipe)
     return out
 
