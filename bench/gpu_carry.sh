@@ -13,7 +13,7 @@ ver() { python -c "import importlib.metadata as m; print(m.version('$1'))"; }
 python -m pip download -q --no-deps --python-version 3.12 --only-binary=:all: --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d carry/wheels \
   "fastai==$(ver fastai)" "fastcore==$(ver fastcore)" "fasttransform==$(ver fasttransform)" "fastdownload==$(ver fastdownload)" \
   "plum-dispatch==$(ver plum-dispatch)" "beartype==$(ver beartype)" "fastprogress==1.0.3" \
-  "imagehash==$(ver imagehash)" "pywavelets==$(ver pywavelets)"  # safetensors: timm needs it, so the device has it
+  "imagehash==$(ver imagehash)" "pywavelets==$(ver pywavelets)" "accelerate==$(ver accelerate)"  # safetensors: timm needs it, so the device has it
 for ds in face-mask-4k mask-scenes-571; do
   mask-recog-prepare "$data/$ds" --out "carry/prepared/$ds" --size "$size" | tail -3
 done

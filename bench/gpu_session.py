@@ -7,6 +7,8 @@
    seconds, img/s, valid accuracy, then the leak-free test split of face-mask-4k and all of mask-scenes-571's face crops,
    each also with flip test-time augmentation (the mean of the image's and its mirror's probabilities).
 3. With --inference: batched inference at 224 px, faces/s of `Classifier.classify_crops` and of the model alone.
+4. With --data-paths: training img/s with the images held on the card and streamed from disk (step 2c), and their ratio;
+   on a machine with several GPUs, the img/s of 1 and of N processes under torchrun (step 3b) and the speed-up.
 
 Each step is guarded: a failure is recorded under `errors` and the next step runs. Writes summary.json, session.log,
 train_speed.txt, history.csv, lr_find.png and confusion_test.png to $OUT (the device tool returns at most 8 files) and
@@ -27,6 +29,7 @@ ap.add_argument('--recipes', help='JSON {name: train() arguments} to run after t
 ap.add_argument('--no-default', action='store_true', help='skip the default recipe')
 ap.add_argument('--quick', action='store_true', help='train the default recipe and evaluate it, nothing else')
 ap.add_argument('--inference', action='store_true', help='also time batched inference (step 3)')
+ap.add_argument('--data-paths', action='store_true', help='also time both data paths and, with several GPUs, data-parallel training (step 4)')
 ap.add_argument('--budget', type=float, default=420, help='start no new recipe after this many seconds of the session')
 a = ap.parse_args()
 out = Path(os.environ.get('OUT', 'gpu_out')); out.mkdir(parents=True, exist_ok=True)
@@ -164,4 +167,24 @@ if a.inference and not a.quick:
         inf[f'model alone {prec} faces/s'] = round(256 * n / (time.perf_counter() - t), 1)
     summary['inference'] = inf
     save()
+# 4. the data paths on this card (3 epochs each, fixed lr), and the N-GPU speed-up where there are several
+if a.data_paths and not a.quick:
+  with step('data_paths'):
+    dp, ep = {}, 1 if a.tiny else 3
+    for stream in (False, True):
+        tr = train(prep, work/f'path-{stream}', arch, size, ep, 1e-3, 64, 42, pretrained=False, device=dev, limit=limit, stream=stream)
+        dp['disk' if stream else 'memory'] = {'train_img_per_s': tr['meta']['train_img_per_s'], 'data_path': tr['meta']['data_path']}
+    dp['disk / memory'] = round(dp['disk']['train_img_per_s'] / dp['memory']['train_img_per_s'], 3)
+    n = torch.cuda.device_count() if cuda else 0
+    if n > 1:
+        launcher = work/'train_cli.py'; launcher.write_text('from mask_recog.cli import train_cli\ntrain_cli()\n')
+        for k in (1, n):
+            cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(k), str(launcher), str(prep), '--out', str(work/f'ddp{k}'),
+                   '--arch', arch, '--size', str(size), '--epochs', str(ep), '--lr', '1e-3', '--bs', str(64 * k), '--no-pretrained']
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env={**os.environ, 'PYTHONPATH': os.getcwd()})
+            if r.returncode: raise RuntimeError(r.stderr[-1500:])
+            dp[f'{k} processes'] = json.loads((work/f'ddp{k}'/'model.json').read_text())['train_img_per_s']
+        dp['speed-up'] = round(dp[f'{n} processes'] / dp['1 processes'], 2)
+    else: dp['data-parallel'] = f'not measured: {n} GPU here (the speed-up needs several)'
+    summary['data_paths'] = dp; save()
 summary['session_seconds'] = round(time.perf_counter() - t0_session, 1); save()
