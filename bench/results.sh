@@ -42,6 +42,10 @@ if want verify; then step verify
   OMP_NUM_THREADS=1 python bench/verify_mine.py "$S" "$RELEASED" "$WORK/mine_train.npz" --splits train
   OMP_NUM_THREADS=1 python bench/verify_mine.py "$S" "$RELEASED" "$WORK/mine_held.npz" --splits valid,test
   OMP_NUM_THREADS=2 python bench/verify_measure.py "$S" "$WORK/mine_train.npz" "$WORK/mine_held.npz" "$WORK/verify" --epochs 15 --json $R/verify_measure.json; fi
+if want gates; then step gates
+  [ -f "$WORK/mine_held.npz" ] || OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/mask-scenes-571" "$RELEASED" "$WORK/mine_held.npz" --splits valid,test
+  OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/face-mask-853" "$RELEASED" "$WORK/mine_held_853.npz" --splits valid,test
+  python bench/gates.py mask-scenes-571="$WORK/mine_held.npz" face-mask-853="$WORK/mine_held_853.npz" --ignore face-mask-853="$MASK_RECOG_DATA/face-mask-853" --json $R/gates.json; fi
 if want hostile_load; then step hostile_load
   python bench/hostile_load.py --out $R/hostile_load.json; fi
 if want cli_help; then step cli_help
