@@ -11,7 +11,7 @@ import torch
 from .core import *
 
 # %% auto #0
-__all__ = ['world_size', 'distributed_state', 'alone', 'from_main', 'data_parallel_cb', 'data_parallel']
+__all__ = ['world_size', 'distributed_state', 'alone', 'from_main', 'unsharded', 'data_parallel_cb', 'data_parallel']
 
 # %% ../nbs/03b_distributed.ipynb #c0d9f4ee
 def world_size()->int:
@@ -48,6 +48,16 @@ def from_main(value, # what this process computed
     if state is None: return value
     from accelerate.utils import broadcast_object_list
     return broadcast_object_list([value], from_process=0)[0]
+
+# %% ../nbs/03b_distributed.ipynb #a38684ac
+@contextlib.contextmanager
+def unsharded(dl # a training `TensorLoader` or `DiskLoader` made with `rank` and `world`
+             ):
+    "`dl` as one process alone would see it inside the block: every row, whole batches of `bs × world` (for `lr_find`, which each process runs by itself); its epoch is put back after, so that every process's next epoch has the same order"
+    keep = dl.rank, dl.world, dl.bs, dl.epoch  # lr_find stops when its loss diverges: after a different number of batches in each process
+    dl.rank, dl.world, dl.bs = 0, 1, dl.bs * dl.world
+    try: yield dl
+    finally: dl.rank, dl.world, dl.bs, dl.epoch = keep
 
 # %% ../nbs/03b_distributed.ipynb #78d952bb
 def data_parallel_cb(cpu:bool=False # train on the CPU (gloo) rather than CUDA

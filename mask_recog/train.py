@@ -34,7 +34,7 @@ from .augment import tensor_dls, parse_framing, FitImage, cache_side_of, shard_b
 from .disk import disk_dls, choose_stream
 from .model import make_learner, model_folder, write_model, read_meta, PretrainedUnavailable, MODEL_JSON, WEIGHTS_FILE
 from .lr_find import resolve_lr
-from .distributed import world_size, distributed_state, alone, from_main, data_parallel
+from .distributed import world_size, distributed_state, alone, unsharded, from_main, data_parallel
 
 # %% ../nbs/04_train.ipynb #981529f4
 MIN_PER_CLASS = 4  # images of each class needed in train and in valid: fewer can neither teach a class nor measure it (the shipped sample has 8-9 per class in valid, 5 at limit=32)
@@ -184,7 +184,8 @@ def fit_learner(learn, # from `learner_for`
                 state=None # `distributed_state()` when several processes train together (step 3b); None alone
                )->dict:
     "Fit `learn` and keep the best epoch's weights (`KeepBest`): `{lr, history, best_epoch, seconds}`; `learn` ends on the `full` loader"
-    with alone() if state else contextlib.nullcontext(): chosen = resolve_lr(lr, learn, out)  # each process by itself...
+    with alone() if state else contextlib.nullcontext(), unsharded(learn.dls.train) if state else contextlib.nullcontext():
+        chosen = resolve_lr(lr, learn, out)  # each process by itself, on whole batches...
     chosen = from_main(chosen, state)  # ...and all train with the main process's choice
     log, best = EpochLog(), KeepBest('valid_loss')
     cbs = [best, log] + ([ProgressiveResize(learn.dls.train, full, n_small)] if n_small else [])

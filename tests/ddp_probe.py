@@ -1,4 +1,4 @@
-"Run `mask-recog-train` (its arguments follow) in one process of a data-parallel launch, recording what this process saw: each epoch's training rows, and the weights and validation scores it ended with (tests/test_distributed.py)"
+"Run `mask-recog-train` (its arguments follow) in one process of a data-parallel launch, recording what this process saw: each epoch's training rows (of the data-parallel fit: lr_find, which each process runs alone on every row, is left out), and the weights and validation scores it ended with (tests/test_distributed.py)"
 import os, sys, json, hashlib
 from pathlib import Path
 import torch
@@ -9,7 +9,7 @@ rank, seen = int(os.environ.get('RANK', 0)), dict(epochs=[])
 order = TensorLoader.order
 def recorded(self):
     idx = order(self)
-    if self.shuffle: seen['epochs'].append(dict(rows=idx[:len(self) * self.bs if self.drop_last else None].tolist(), n=self.n, world=self.world, bs=self.bs))
+    if self.shuffle and self.world > 1: seen['epochs'].append(dict(rows=idx[:len(self) * self.bs if self.drop_last else None].tolist(), n=self.n, world=self.world, bs=self.bs))
     return idx
 TensorLoader.order = recorded
 

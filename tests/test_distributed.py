@@ -60,9 +60,11 @@ def test_two_processes_train_one_model(sample_prepared, tmp_path):
     assert abs(np.mean(acc[2]) - np.mean(acc[1])) <= TOLERANCE, acc
 
 def test_two_processes_stream_from_disk(sample_prepared, tmp_path):
-    "The disk data path (step 2c) under 2 processes: each reads its share of the image file, built once"
-    _, meta, ranks = _launch(sample_prepared, tmp_path/'models'/'disk', [*RECIPE, '--epochs', '2', '--stream', 'yes'], tmp_path/'probe')
+    "The disk data path (step 2c) under 2 processes, with the learning rate from lr_find: each process reads its share of the image file, built once; lr_find runs in each alone, the main one's pick is used and recorded"
+    out = tmp_path/'models'/'disk'
+    _, meta, ranks = _launch(sample_prepared, out, [*RECIPE, '--seed', '5', '--epochs', '2', '--stream', 'yes', '--lr', 'auto'], tmp_path/'probe')
     assert meta['processes'] == 2 and meta['data_path'] == 'disk' and len(ranks[1]['epochs']) == 2
+    assert meta['lr_mode'] == 'auto' and (out/'lr_find.png').is_file()
     assert not [p.name for p in (sample_prepared/'images').iterdir() if not p.name.endswith('.npy')]  # no temp file left by a second builder
 
 def test_batch_must_split(sample_prepared, tmp_path):
