@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
 from mask_recog.detect import score_detections, face_box, box_iou, MIN_FACE
 from mask_recog.data import scan_voc
-from mask_recog.verify import gate_faces, GATES_OFF
+from mask_recog.verify import GATES_OFF
+from verify_measure import gated  # the same gates, applied as step 7d's measurement applies them
 
 DROP = 1.0  # most found-and-correct (points, per class, IoU 0.3, valid photos of every set) a default gate may cost: the budget
 GRID = {'min_side': (0, 4, 6, 8, 10, 12), 'yunet_score': (0., .6, .7, .8), 'ssd_score': (0., .5, .6, .7, .8), 'tile_score': (0., .6, .7, .8, .9)}
@@ -41,8 +42,6 @@ def drop_ignored(recs:list, scenes:str|Path)->tuple[list, int]:
         keep = [f for f in r['faces'] if not len(ig) or box_iou(np.array([f['box']], float), ig).max() < 0.3]
         n += len(r['faces']) - len(keep); out.append({**r, 'faces': keep})
     return out, n
-
-def gated(recs:list, g:dict)->list: return [{**r, 'faces': gate_faces(r['faces'], **{**GATES_OFF, **g})} for r in recs]
 
 def summary(recs:list)->dict:
     "Found-and-correct per class and the unmatched share of each said label, in %, at IoU 0.3"

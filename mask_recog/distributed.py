@@ -8,6 +8,7 @@ Docs: https://mask-recog.github.io/mask_recog/distributed.html.md"""
 from __future__ import annotations
 import os, contextlib
 import torch
+from fastcore.xtras import modified_env
 from .core import *
 
 # %% auto #0
@@ -29,16 +30,9 @@ def distributed_state(device:str|torch.device|None=None # where this process tra
     return PartialState(cpu=torch.device(best_device(device)).type == 'cpu')
 
 # %% ../nbs/03b_distributed.ipynb #8005cb16
-@contextlib.contextmanager
 def alone():
     "Run the block as if this process trained by itself: fastai reads `RANK` and `WORLD_SIZE`, and its `lr_find` saves and reloads the weights through a file that only rank 0 would write"
-    old = {k: os.environ.get(k) for k in ('RANK', 'WORLD_SIZE')}
-    os.environ.update(RANK='0', WORLD_SIZE='1')
-    try: yield
-    finally:
-        for k, v in old.items():
-            if v is None: os.environ.pop(k, None)
-            else: os.environ[k] = v
+    return modified_env(RANK='0', WORLD_SIZE='1')  # fastcore's: the variables are put back after
 
 # %% ../nbs/03b_distributed.ipynb #112ee3f3
 def from_main(value, # what this process computed
