@@ -46,6 +46,8 @@ if want gates; then step gates
   [ -f "$WORK/mine_held.npz" ] || OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/mask-scenes-571" "$RELEASED" "$WORK/mine_held.npz" --splits valid,test
   OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/face-mask-853" "$RELEASED" "$WORK/mine_held_853.npz" --splits valid,test
   python bench/gates.py mask-scenes-571="$WORK/mine_held.npz" face-mask-853="$WORK/mine_held_853.npz" --ignore face-mask-853="$MASK_RECOG_DATA/face-mask-853" --json $R/gates.json; fi
+if want rare_class; then step rare_class
+  python bench/rare_class.py "$MASK_RECOG_DATA/face-mask-853" --work "$WORK/rare" --json $R/rare_class.json; fi
 if want hostile_load; then step hostile_load
   python bench/hostile_load.py --out $R/hostile_load.json; fi
 if want cli_help; then step cli_help

@@ -15,7 +15,7 @@ from .images import BadImage
 from .data import IMG_EXTS
 from .detectors import FrameReader, load_detector, read_bgr, as_bgr
 from .detect import detect, annotate, load_classifier, load_calibration, classifier_threshold, Face, MIN_FACE
-from .track import Tracker, annotate_tracks
+from .track import Tracker, annotate_tracks, alert_labels, ALERT_LABELS
 from .streams import watch, detect_every_for
 
 # %% auto #0
@@ -30,13 +30,18 @@ class Results:
                  frame:int|None=None, # its index in a video, camera or stream (0 for an image)
                  time:float|None=None, # the clock: Unix time in seconds when the frame was read (`FrameReader`)
                  events:list|None=None, # the track events this frame made (`Tracker`)
-                 pos:float|None=None # its position in the video, camera or stream, seconds (None for an image)
+                 pos:float|None=None, # its position in the video, camera or stream, seconds (None for an image)
+                 alert:tuple=ALERT_LABELS # the labels that alert (`MaskRecog`'s `alert`)
                 ): store_attr(); self.events = events or []
+    @property
+    def alerts(self)->list:
+        "The faces whose label alerts (no mask, or a mask below the nose, by default)"
+        return [f for f in self.faces if f.label in self.alert]
     def __len__(self): return len(self.faces)
     def __iter__(self): return iter(self.faces)
     def __getitem__(self, i): return self.faces[i]
     def __repr__(self):
-        what = ', '.join(f"{f.label or 'face'} {f.prob_with_mask if f.label == 'with_mask' else 1 - f.prob_with_mask:.0%}" if f.label else f'face {f.score:.2f}' for f in self.faces)
+        what = ', '.join(f"{f.label} {f.probs[f.label] if f.probs else f.prob_with_mask if f.label == 'with_mask' else 1 - f.prob_with_mask:.0%}" if f.label else f'face {f.score:.2f}' for f in self.faces)
         return f"Results({Path(str(self.source)).name if self.source else None}{'' if not self.frame else f' frame {self.frame}'}: {len(self)} face{'s' * (len(self) != 1)}{': ' + what if what else ''})"
 
 # %% ../nbs/09_api.ipynb #f172de4d
@@ -93,9 +98,11 @@ class MaskRecog:
                  min_face:int=MIN_FACE, # detections smaller than this on their shorter side (pixels) are dropped
                  verifier:str|Path|None=None, # a face verifier folder (`mask-recog-verifier`): what it takes for no face is dropped
                  calibration:str|Path|None=None, # a box calibration JSON (`mask-recog-calibrate`)
-                 tile_above:float=1.5 # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never)
+                 tile_above:float=1.5, # frames larger than this × 640 pixels are also searched in tiles for small masked faces (0: never)
+                 alert:str|list|None=None # labels that alert (`Results.alerts`, events' `alert`): a list or comma-separated; None: without_mask and mask_incorrect, those the model has
                 ):
         self.classifier = load_classifier(model, device=device)
+        self.alert = alert_labels(self.classifier.classes, alert)
         self.detector = load_detector(detector, log_stderr, tile_above)
         v = None
         if verifier is not None:
@@ -139,7 +146,7 @@ def predict(self:MaskRecog, source # a BGR array, a PIL image, an image file, a 
     for name, frame, err in _images(source):
         if err is not None: log_stderr(f'skipped {name}: {err}'); continue
         faces = detect(frame, self.detector, self.classifier, **self.gates)
-        out.append(Results(frame, [Face.from_dict(f) for f in faces], str(name), 0, None))
+        out.append(Results(frame, [Face.from_dict(f) for f in faces], str(name), 0, None, alert=self.alert))
     return out
 
 MaskRecog.__call__ = MaskRecog.predict
@@ -157,7 +164,7 @@ def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream
     "One `Results` per processed frame, its faces with their `track`; the tracks' events in `events`, the last `Results` (no image) ending the open tracks"
     reader = FrameReader(source, retries=retries, log=log_stderr)
     if reader.kind in ('image', 'folder'): raise ValueError(f'{source}: an image or a folder; `track` follows faces across the frames of a video, camera or stream (use `predict`)')
-    tracker = Tracker(camera=camera or str(source), threshold=classifier_threshold(self.classifier), crops_dir=best_crops)
+    tracker = Tracker(camera=camera or str(source), threshold=classifier_threshold(self.classifier), crops_dir=best_crops, alert=self.alert)
     if mqtt:
         from mask_recog.mqtt import MqttEvents  # step 7e: an optional extra, loaded only when asked for
         sink = MqttEvents(mqtt, [tracker.camera])
@@ -169,9 +176,9 @@ def track(self:MaskRecog, source, # a video file, a camera index (0) or a stream
         try:
             for src, i, t, p, frame, faces, evs, err in watch(reader, self.detector, self.classifier, stride, detect_every_for(reader.kind, detect_every), tracker, **self.gates):
                 if err is not None: log_stderr(f'skipped frame {i} of {src}: {err}'); continue
-                if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, publish(evs), p)
+                if faces is not None: yield Results(frame, [Face.from_dict(f) for f in faces], src, i, t, publish(evs), p, self.alert)
         finally: reader.close()
         if (lost := reader.damage()): log_stderr(f'warning: {lost}')  # a damaged or truncated video file: what was skipped
-        yield Results(None, [], str(source), None, None, publish(tracker.finish()))
+        yield Results(None, [], str(source), None, None, publish(tracker.finish()), alert=self.alert)
     finally:
         if sink is not None: sink.close()  # the camera marked offline, what is queued sent

@@ -128,7 +128,7 @@ async function send(blob, name) {
   if (!r.ok) return say(`${name}: ${j.detail} (HTTP ${r.status})`, 'error');
   const {image, faces, ...rest} = j, n = faces.length;
   $('json').textContent = `{"faces": [${faces.map(f => '\\n  ' + JSON.stringify(f)).join(',')}${n ? '\\n' : ''}],\\n ${JSON.stringify(rest).slice(1)}`;
-  $('result').onload = () => say(`${name}: ${n} face${n == 1 ? '' : 's'}, ${j.faces.filter(f => f.label == 'with_mask').length} with a mask (${j.elapsed_s} s)`, 'done');
+  $('result').onload = () => say(`${name}: ${n} face${n == 1 ? '' : 's'}, ${j.faces.filter(f => f.label == 'with_mask').length} with a mask${j.faces.some(f => f.label == 'mask_incorrect') ? ', ' + j.faces.filter(f => f.label == 'mask_incorrect').length + ' with it below the nose' : ''} (${j.elapsed_s} s)`, 'done');
   $('result').alt = `${name}, annotated`; $('result').src = image;
 }
 $('file').onchange = e => { const f = e.target.files[0]; if (f) send(f, f.name); };
@@ -306,7 +306,7 @@ def make_app(model_dir:str|Path|None=None, # classifier model folder (model.json
     st = {'det': _load_detector(detector), 'large': False}   # the detectors, and whether they have seen a frame over RELOAD_PIXELS
     limits = {'max_bytes': max_bytes, 'max_pixels': max_pixels, 'max_side': max_side, 'jobs': jobs, 'wait_s': wait_s}
     docs = {} if api_docs else {'docs_url': None, 'redoc_url': None, 'openapi_url': None}
-    app = FastAPI(title='mask_recog', description='Find faces in a photo and classify them as with_mask / without_mask', **docs)
+    app = FastAPI(title='mask_recog', description='Find faces in a photo and classify them: with_mask, without_mask, and mask_incorrect (a mask below the nose) with a model of three classes', **docs)
     app.add_middleware(_BodyLimit, max_bytes=max_bytes)
     app.add_middleware(_HostCheck, allowed=_hosts(allowed_hosts), origins=[o.lower().rstrip('/') for o in origins])
 

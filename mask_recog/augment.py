@@ -19,7 +19,7 @@ from fastai.data.core import DataLoaders
 from fastai.vision.augment import aug_transforms
 from .core import *
 from .preprocess import CACHE_SIDE, IMAGENET_STATS, fit_image  # the serving path imports these from preprocess, not from here
-from .data import load_split
+from .data import load_split, data_classes
 
 # %% auto #0
 __all__ = ['FRAMING_GROUPS', 'BASE_DRAWS', 'FRAMING_COLS', 'N_DRAWS', 'mask_augs', 'parse_framing', 'BatchAug', 'jpeg_roundtrip',
@@ -274,6 +274,7 @@ class TensorLoader:
         self.stats, self.seed, self.channels_last, self.preload, self.epoch = stats, seed, channels_last, preload, 0
         if not 0 <= rank < world: raise ValueError(f'rank={rank}, world={world}: expected 0 <= rank < world')
         self.rank, self.world = rank, world
+        self.balance = False  # training: draw each epoch's rows with replacement, every class equally likely (a weighted sampler, for a rare class)
         self.pipe = Pipeline(list(augs) if isinstance(augs, (list, tuple)) else [], split_idx=0)  # fastai transforms
         self.to(device or default_device())
 
@@ -303,7 +304,7 @@ class TensorLoader:
         "A loader like this one over `resize_images(self.x, size)`: same labels, batch size, seed, epoch and augmentations"
         dl = TensorLoader(resize_images(self.x, size), self.y, self.bs, self.shuffle, self.drop_last, self.augs, self.stats,
                           self.device, self.seed, self.channels_last, self.preload, self.rank, self.world)
-        dl.epoch = self.epoch
+        dl.epoch, dl.balance = self.epoch, self.balance
         return dl
 
     def batch(self, idx:torch.Tensor)->tuple:
@@ -327,7 +328,8 @@ class TensorLoader:
     def order(self)->torch.Tensor:
         "This epoch's order of this process's rows (seeded by `seed` + the epoch when shuffling: the same in every process), moving on to the next epoch"
         g = torch.Generator().manual_seed(self.seed + self.epoch)
-        idx = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
+        if self.shuffle and self.balance: idx = torch.multinomial((1. / torch.bincount(self.y.cpu()).float())[self.y.cpu()], self.n, replacement=True, generator=g)  # torch's WeightedRandomSampler, by class
+        else: idx = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
         if self.shuffle: self.epoch += 1
         if self.world == 1: return idx
         idx = idx.repeat(math.ceil(self.rows * self.world / max(self.n, 1)))[:self.rows * self.world]  # padded with its first rows, as torch's `DistributedSampler`
@@ -373,7 +375,8 @@ def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
     "Images and labels of one split of a prepared dataset, as tensors"
     df = split_rows(data, split, limit)
     cache_size = cache_size or cache_side_of(data)
-    y = torch.tensor([CLASSES.index(l) for l in df.label], dtype=torch.long)
+    classes = data_classes(data)
+    y = torch.tensor([classes.index(l) for l in df.label], dtype=torch.long)
     return load_images(df.file.tolist(), size, cache_size), y
 
 
@@ -406,7 +409,7 @@ def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
     trn = TensorLoader(xt, yt, bs_rank, shuffle=True, drop_last=len(xt) > bs, augs=augs, device=device, seed=seed, channels_last=channels_last, rank=rank, world=world)
     val = TensorLoader(xv, yv, bs * 2, device=device, channels_last=channels_last)
     dls = DataLoaders(trn, val, path=data, device=trn.device)
-    dls.vocab, dls.c = list(CLASSES), len(CLASSES)
+    dls.vocab = list(data_classes(data)); dls.c = len(dls.vocab)
     return dls
 
 # %% ../nbs/02_augment.ipynb #a8cd6713
@@ -419,7 +422,8 @@ def show_augs(data:str|Path, # a prepared dataset
     import matplotlib.pyplot as plt
     torch.manual_seed(seed)
     x, y = split_tensors(data, 'train', size, limit=64)
-    pick = torch.cat([torch.nonzero(y == c).flatten()[:4] for c in range(len(CLASSES))])
+    classes = data_classes(data)
+    pick = torch.cat([torch.nonzero(y == c).flatten()[:8 // len(classes)] for c in range(len(classes))])
     face = x[pick[-1:]].float() / 255
     off = dict(p_flip=0, max_rotate=0, max_zoom=1, max_warp=0, max_lighting=0, p_affine=1, p_lighting=1)
     single = {'original': BatchAug(**off), 'flip': BatchAug(**off | dict(p_flip=1)), 'rotate ±25°': BatchAug(**off | dict(max_rotate=25)),
@@ -430,8 +434,8 @@ def show_augs(data:str|Path, # a prepared dataset
     fig, axs = plt.subplots(2, 8, figsize=(12, 3.4))
     for ax, (name, tf) in zip(axs[0], single.items()):
         ax.imshow(tf(face)[0].permute(1, 2, 0).clamp(0, 1)); ax.set_title(name, fontsize=8); ax.axis('off')
-    for i, ax in enumerate(axs[1]):
-        ax.imshow(batch[i].permute(1, 2, 0).clamp(0, 1)); ax.set_title(CLASSES[y[i]], fontsize=8); ax.axis('off')
+    for i, ax in enumerate(axs[1][:len(batch)]):
+        ax.imshow(batch[i].permute(1, 2, 0).clamp(0, 1)); ax.set_title(classes[y[i]], fontsize=8); ax.axis('off')
     fig.tight_layout()
     if fname:
         from mask_recog.data import save_fig
@@ -448,7 +452,7 @@ def show_framing(data:str|Path, # a prepared dataset
     import matplotlib.pyplot as plt
     torch.manual_seed(seed)
     x, y = split_tensors(data, 'train', size, limit=64)
-    faces = torch.cat([x[y == c][:1] for c in range(len(CLASSES))]).float() / 255
+    faces = torch.cat([x[y == c][:1] for c in range(len(data_classes(data)))]).float() / 255
     off = dict(p_flip=0, max_rotate=0, max_zoom=1, max_warp=0, max_lighting=0, p_affine=1, p_lighting=1)
     cam = dict(p_jpeg=0, p_blur=0, p_noise=0)
     u = torch.full((len(faces), N_DRAWS), .999)  # each draw at the top of its range: the strongest version of each transform

@@ -76,6 +76,7 @@ def train_cli(data:str, # a mask-recog-prepare output folder
               progressive:float=TRAIN_DEFAULTS['progressive'], # share of the epochs trained first at --small-size (progressive resizing; 0: off)
               small_size:int=None, # side of those epochs (default: 5/8 of --size, a multiple of 8)
               stream:str='auto', # images read from disk in batches instead of held on the device (step 2c): yes, no, or auto (when they would not fit)
+              rare:str=TRAIN_DEFAULTS['rare'], # for a rare class: none, weights (the loss weighs classes by inverse frequency), sampler (every class drawn equally often), or auto (weights with more than two classes, else none)
               version:VERSION_FLAG=False, # print mask_recog's version and exit
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
@@ -84,7 +85,7 @@ def train_cli(data:str, # a mask-recog-prepare output folder
     from mask_recog.model import PretrainedUnavailable  # after the flags are parsed: --help needs none of it
     out = out or f'data/models/{arch}-{size}'
     try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
-                    framing=framing, progressive=progressive, small_size=small_size, stream={'yes': True, 'no': False}.get(stream, 'auto'))
+                    framing=framing, progressive=progressive, small_size=small_size, stream={'yes': True, 'no': False}.get(stream, 'auto'), rare=rare)
     except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-train: {e}')
     if res['meta']['processes'] > 1 and int(os.environ.get('RANK') or 0): return  # several processes (step 3b): the main one reports
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']

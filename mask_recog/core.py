@@ -14,16 +14,23 @@ from fastcore.script import store_true
 from . import __version__
 
 # %% auto #0
-__all__ = ['CLASSES', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'WRITE_ERRNOS', 'SPACE_ERRNOS',
-           'WRITE_ONLY_ERRNOS', 'STALE_AGE', 'EXTRACT_LIMITS', 'env_path', 'cache_home', 'dataset_path', 'quick_run',
-           'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads', 'sample_path',
-           'released_model', 'export_library', 'current_umask', 'free_space', 'mb', 'CannotWrite', 'writing',
-           'check_space', 'clean_stale', 'atomic_write', 'save_json', 'exchange', 'replace_folder', 'sha256_bytes',
-           'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge', 'safe_extract',
-           'release_memory']
+__all__ = ['CLASSES', 'CLASS_ORDER', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'WRITE_ERRNOS',
+           'SPACE_ERRNOS', 'WRITE_ONLY_ERRNOS', 'STALE_AGE', 'EXTRACT_LIMITS', 'class_order', 'env_path', 'cache_home',
+           'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr',
+           'sleep_idle_threads', 'sample_path', 'released_model', 'export_library', 'current_umask', 'free_space', 'mb',
+           'CannotWrite', 'writing', 'check_space', 'clean_stale', 'atomic_write', 'save_json', 'exchange',
+           'replace_folder', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError',
+           'ArchiveTooLarge', 'safe_extract', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
-CLASSES = ('with_mask', 'without_mask')  # the two labels, in the order every model and report uses
+CLASSES = ('with_mask', 'without_mask')  # a two-class model's labels, in order: every model trained before classes came from the data
+CLASS_ORDER = ('with_mask', 'without_mask', 'mask_incorrect')  # every label a model may have, in the order datasets, models and reports list them
+
+def class_order(labels # labels as a dataset holds them, with repeats, e.g. a manifest's `label` column
+               )->tuple:
+    "The distinct `labels` in `CLASS_ORDER`'s order (labels it does not name after them, sorted): the classes of a model trained on them"
+    have = set(labels)
+    return tuple(c for c in CLASS_ORDER if c in have) + tuple(sorted(have - set(CLASS_ORDER)))
 
 def env_path(var:str, # environment variable to read
              default:str|Path|None=None # used when `var` is unset or empty
@@ -78,7 +85,7 @@ def in_colab()->bool:
 
 # %% ../nbs/00_core.ipynb #c0a00001
 TRAIN_DEFAULTS = dict(arch='resnet34', size=224, epochs=40, lr='auto', bs=64, seed=42, pretrained='auto', weights=None, wd=0.01, label_smoothing=0.,
-                      limit=None, device=None, framing='box', progressive=0., small_size=None, stream='auto')  # the recipe: the defaults of `train`, each explained there
+                      limit=None, device=None, framing='box', progressive=0., small_size=None, stream='auto', rare='auto')  # the recipe: the defaults of `train`, each explained there
 
 # %% ../nbs/00_core.ipynb #f500d44a
 QUICK_RECIPE = dict(arch='resnet18', # a small network

@@ -26,23 +26,26 @@ __all__ = ['LABEL_ALIASES', 'BOX_LIMIT', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SO
            'MANIFEST_COLS', 'CACHE_FILE_BYTES', 'SPLIT_RULE', 'norm_label', 'rel_name', 'name_problem', 'box_problem',
            'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind',
            'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'inspect_file',
-           'source_names', 'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'make_sample',
-           'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'note_summary', 'IMG_EXTS', 'MAX_PIXELS',
-           'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS',
-           'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split', 'assign_splits',
-           'keep_splits']
+           'source_names', 'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'data_classes',
+           'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'note_summary', 'IMG_EXTS',
+           'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS',
+           'SPLIT_DIRS', 'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split',
+           'assign_splits', 'keep_splits']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
                  'withoutmask': 'without_mask', 'nomask': 'without_mask', 'unmasked': 'without_mask',
-                 'maskoff': 'without_mask', 'withoutmasks': 'without_mask', 'withmasks': 'with_mask'}
+                 'maskoff': 'without_mask', 'withoutmasks': 'without_mask', 'withmasks': 'with_mask',
+                 'maskincorrect': 'mask_incorrect', 'maskwearedincorrect': 'mask_incorrect', 'maskwornincorrect': 'mask_incorrect',
+                 'maskwornincorrectly': 'mask_incorrect', 'withincorrectmask': 'mask_incorrect', 'incorrectmask': 'mask_incorrect',
+                 'incorrectlywornmask': 'mask_incorrect', 'improperlywornmask': 'mask_incorrect', 'improper': 'mask_incorrect'}
 
 def _key(name:str)->str: return re.sub(r'[^a-z]', '', name.lower())
 
 def norm_label(name:str, # a folder or class name, e.g. `WithMask`, `Without_mask`, `no_mask`
                mapping:dict|None=None # extra or overriding `{name: label}` entries; a `None` label ignores that name
               )->str|None:
-    "The class (`with_mask` / `without_mask`) that `name` stands for, or `None`"
+    "The canonical class (`with_mask`, `without_mask`, `mask_incorrect`) that `name` stands for, or `None`"
     m = {**LABEL_ALIASES, **{_key(k): v for k, v in (mapping or {}).items()}}
     return m.get(_key(name))
 
@@ -156,7 +159,7 @@ def scan_voc(root:str|Path, # folder with PASCAL VOC xml files (anywhere below) 
         if (why := name_problem(img)): problems.append(f"{rel_name(img, root)}: {why}"); continue
         for k, o in enumerate(ann.iter('object'), 1):
             name = (o.findtext('name') or '').strip()
-            if not (lab := norm_label(name, mapping)): continue  # a class this project does not train (e.g. mask_weared_incorrect)
+            if not (lab := norm_label(name, mapping)): continue  # a class this project does not know (or `mapping` sets aside)
             if (bb := o.find('bndbox')) is None: problems.append(f"{where}: object {k} ({name}): no <bndbox>"); continue
             vals = {t: bb.findtext(t) for t in ('xmin', 'ymin', 'xmax', 'ymax')}
             if (miss := [t for t, v in vals.items() if v is None]): problems.append(f"{where}: object {k} ({name}): <bndbox> without <{'>, <'.join(miss)}>"); continue
@@ -547,9 +550,9 @@ def _prepared(scans, prev, old, out, valid_pct, test_pct, seed, cache_side, max_
 # %% ../nbs/01_data.ipynb #afe389c2
 def untrainable(splits:dict # `{split: {label: count}}` of the usable rows, as in report.json
                )->list[str]:
-    "Why no classifier can be trained on a manifest with these `splits`: each class missing from train or valid"
+    "Why no classifier can be trained on a manifest with these `splits`: each of its classes (`class_order`; at least the two of `CLASSES`) missing from train or valid"
     return [f"no usable {c} images in the {s} split: a classifier cannot be trained on this set (add {c} photos to the source, "
-            f"or check its folder names)" for s in ('train', 'valid') for c in CLASSES if not splits.get(s, {}).get(c)]
+            f"or check its folder names)" for s in ('train', 'valid') for c in class_order([*CLASSES, *(l for v in splits.values() for l in v)]) if not splits.get(s, {}).get(c)]
 
 # %% ../nbs/01_data.ipynb #6e6ec885
 def _split_counts(df:pd.DataFrame)->dict:
@@ -609,6 +612,13 @@ def load_split(out:str|Path, # a `prepare` output folder
     df = df[df.split != 'excluded'] if split is None else df[df.split == split]
     return df.assign(file=[str(out/'cache'/c) for c in df.cache]).reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #a2336cc9
+def data_classes(out:str|Path # a `prepare` output folder
+                )->tuple:
+    "The classes a model trained on `out` learns: the labels of its train and valid rows, in `CLASS_ORDER` (`class_order`)"
+    df = load_split(out)
+    return class_order(df.label[df.split.isin(['train', 'valid'])])
+
 # %% ../nbs/01_data.ipynb #1f854451
 def make_sample(out:str|Path, # a `prepare` output folder
                 dest:str|Path, # where the sample goes: `dest/<class>/<sha256 prefix>.jpg` and `dest/SOURCES.csv`
@@ -653,8 +663,9 @@ def show_samples(out:str|Path, # a `prepare` output folder
     import matplotlib.pyplot as plt
     out = Path(out)
     df = load_split(out, 'train')
-    fig, axs = plt.subplots(2, n, figsize=(n * 1.0, 2.3))
-    for r, lab in enumerate(CLASSES):
+    classes = class_order(df.label)
+    fig, axs = plt.subplots(len(classes), n, figsize=(n * 1.0, 1.15 * len(classes)), squeeze=False)
+    for r, lab in enumerate(classes):
         sub = df[df.label == lab].sample(n, random_state=seed) if (df.label == lab).sum() >= n else df[df.label == lab]
         for c, ax in enumerate(axs[r]):
             ax.axis('off')

@@ -86,8 +86,9 @@ def photo_faces(recog:MaskRecog, # the model and the face detector
     except UploadError as e: raise _error(e) from None
     t0 = time.perf_counter()
     r = recog(frame)[0]; r.source = name
-    n, masked = len(r), sum(f.label == 'with_mask' for f in r)
-    return r.plot()[..., ::-1], r.to_pandas(), f'{name}: {n} face{"s" * (n != 1)}, {masked} with a mask ({time.perf_counter() - t0:.2f} s)'
+    n, masked, low = len(r), sum(f.label == 'with_mask' for f in r), sum(f.label == 'mask_incorrect' for f in r)
+    below = f', {low} with it below the nose' if 'mask_incorrect' in getattr(getattr(recog, 'classifier', None), 'classes', ()) else ''  # a model of three classes
+    return r.plot()[..., ::-1], r.to_pandas(), f'{name}: {n} face{"s" * (n != 1)}, {masked} with a mask{below} ({time.perf_counter() - t0:.2f} s)'
 
 # %% ../nbs/08a_demo.ipynb #377ea411
 class VideoOut:
@@ -109,7 +110,7 @@ class VideoOut:
     def discard(self): "Stop and delete what was written"; self.vw.release(); self.tmp.unlink(missing_ok=True)
 
 # %% ../nbs/08a_demo.ipynb #174684de
-EVENT_COLS = ['event', 'track', 'label', 'prob_with_mask', 'frame', 'time', 'seen_frames', 'duration_s']  # the events table's columns
+EVENT_COLS = ['event', 'track', 'label', 'alert', 'prob_with_mask', 'frame', 'time', 'seen_frames', 'duration_s']  # the events table's columns
 
 def events_table(events:list # track events (`Results.events`)
                 )->pd.DataFrame:

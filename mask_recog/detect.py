@@ -22,11 +22,11 @@ from .preprocess import CROP_MARGIN, crop_box, face_crops  # face_crops also for
 from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE  # also for users: `from mask_recog.detect import load_detector, read_bgr` keeps working
 
 # %% auto #0
-__all__ = ['SPLITS', 'MIN_FACE', 'FACE_KEYS', 'COLORS', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',
-           'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'annotate', 'match_boxes',
-           'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections', 'false_alarm_grid',
-           'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups', 'leak_free_photos',
-           'crossfit_calibration']
+__all__ = ['SPLITS', 'MIN_FACE', 'FACE_KEYS', 'COLORS', 'LABEL_TEXT', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',
+           'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'face_text', 'annotate',
+           'match_boxes', 'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections',
+           'false_alarm_grid', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups',
+           'leak_free_photos', 'crossfit_calibration']
 
 # %% ../nbs/07_detect.ipynb #314b6969
 SPLITS = ('train', 'valid', 'test')
@@ -63,6 +63,18 @@ def photo_split(path:str # a photo's path in its scene set, as `scan_scenes` giv
 # %% ../nbs/07_detect.ipynb #e6460d8e
 def _classify_fn(classifier): return getattr(classifier, 'classify_crops', classifier)
 
+def _classify(classifier, frames:list, boxes:list, margin:float)->tuple:
+    "`(p(with_mask) (n,), labels, probs)` of every box of every frame: a model of more than two classes gives its labels and each face's `{class: p}`; a two-class one (or a plain callable: crops → p) gives `None` for both (labels come from its threshold)"
+    n, classes = sum(map(len, boxes)), list(getattr(classifier, 'classes', CLASSES))
+    if len(classes) > 2:
+        P = np.asarray(classifier.box_probs(frames, boxes, margin=margin), np.float32).reshape(n, -1)
+        return P[:, classes.index('with_mask')], classifier.labels(P), [{c: round(float(v), 4) for c, v in zip(classes, r)} for r in P]
+    if hasattr(classifier, 'classify_boxes'): p = classifier.classify_boxes(frames, boxes, margin=margin)  # on a GPU the faces are cut there (step 6)
+    else: p = _classify_fn(classifier)([c for f, b in zip(frames, boxes) for c in face_crops(f, b, margin)])
+    p = np.asarray(p, np.float32).reshape(-1)
+    if len(p) != n: raise ValueError(f"the classifier returned {len(p)} probabilities for {n} crops")
+    return p, None, None
+
 def classifier_threshold(classifier # a classifier: step 6's `Classifier`, or any callable with a `threshold`
                         )->float:
     "The probability of `with_mask` from which `classifier` says `with_mask`: its `threshold`, else 0.5"
@@ -80,19 +92,22 @@ def _detections(frame:np.ndarray, detector)->tuple[np.ndarray, np.ndarray]:
     return d[keep], np.c_[x0, y0, x1 - x0, y1 - y0][keep].astype(int)
 
 # %% ../nbs/07_detect.ipynb #748b8115
-def _faces(d:np.ndarray, boxes:np.ndarray, probs, thr:float, confirm_below:float, confirm_prob:float, pface=None, fthr:float=0.)->list[dict]:
-    "One frame's face dicts from its detections, boxes and probabilities (None: unclassified), with `prob_face` and `face` when verified"
+def _faces(d:np.ndarray, boxes:np.ndarray, probs, thr:float, confirm_below:float, confirm_prob:float, pface=None, fthr:float=0., labels=None, more=None)->list[dict]:
+    "One frame's face dicts from its detections, boxes and probabilities of `with_mask` (None: unclassified), with `prob_face` and `face` when verified; a model of more classes gives `labels` and `more` (each face's `probs`)"
     pface = [None] * len(d) if pface is None else pface
+    labels = [None if p is None else 'with_mask' if p >= thr else 'without_mask' for p in ([None] * len(d) if probs is None else probs)] if labels is None else labels
+    more = [None] * len(d) if more is None else more
     if probs is not None:
         ok = (d[:, 14] >= confirm_below) | (probs >= confirm_prob)
-        d, boxes, probs, pface = d[ok], boxes[ok], probs[ok], [q for q, k in zip(pface, ok) if k]
+        d, boxes, probs, pface, labels, more = d[ok], boxes[ok], probs[ok], [q for q, k in zip(pface, ok) if k], [l for l, k in zip(labels, ok) if k], [m for m, k in zip(more, ok) if k]
     else: probs = [None] * len(d)
     return [{'box': b.tolist(),
              'landmarks': r[4:14].astype(float).reshape(5, 2).round(1).tolist() if np.isfinite(r[4:14]).all() else None,
              'score': round(float(r[14]), 4),
-             'label': None if p is None else 'with_mask' if p >= thr else 'without_mask',
+             'label': lab,
              'prob_with_mask': None if p is None else round(float(p), 4),
-             **({} if q is None else {'prob_face': round(float(q), 4), 'face': bool(q >= fthr)})} for r, b, p, q in zip(d, boxes, probs, pface)]
+             **({} if m is None else {'probs': m}),
+             **({} if q is None else {'prob_face': round(float(q), 4), 'face': bool(q >= fthr)})} for r, b, p, q, lab, m in zip(d, boxes, probs, pface, labels, more)]
 
 # %% ../nbs/07_detect.ipynb #40d0ce26
 MIN_FACE = 0  # the command line's and the API's default `--min-face`, pixels on a box's shorter side (0: no size gate). Chosen on the valid photos of two scene sets (bench/gates.py): 10, chosen on mask-scenes-571 alone, cost 17 points of found-and-correct `without_mask` on face-mask-853, whose unmasked faces are often that small; 6 already costs 1.6
@@ -121,15 +136,15 @@ def detect_batch(frames:list, # BGR uint8 frames (h, w, 3), of one stream or of 
             keep = [q >= verifier.threshold for q in pface]
             dets, pface = [(d[k], b[k]) for (d, b), k in zip(dets, keep)], [q[k] for q, k in zip(pface, keep)]
     probs, boxes = [None] * len(frames), [d[:, :4] for d, _ in dets]
+    labels = more = [None] * len(frames)
     if classifier is not None and sum(map(len, boxes)):
-        if hasattr(classifier, 'classify_boxes'): p = classifier.classify_boxes(frames, boxes, margin)  # on a GPU the faces are cut there (step 6)
-        else: p = _classify_fn(classifier)([c for f, b in zip(frames, boxes) for c in face_crops(f, b, margin)])
-        p, n = np.asarray(p, np.float32).reshape(-1), sum(map(len, boxes))
-        if len(p) != n: raise ValueError(f"the classifier returned {len(p)} probabilities for {n} crops")
-        probs = np.split(p, np.cumsum(list(map(len, boxes)))[:-1])
+        p, lab, m = _classify(classifier, frames, boxes, margin)
+        cut = np.cumsum(list(map(len, boxes)))[:-1]
+        probs = np.split(p, cut)
+        if lab is not None: labels, more = [list(a) for a in np.split(np.array(lab, object), cut)], [list(a) for a in np.split(np.array(m, object), cut)]
     thr = classifier_threshold(classifier)
     fthr = getattr(verifier, 'threshold', 0.)
-    out = [_faces(d, b, p, thr, confirm_below, confirm_prob, q, fthr) for (d, b), p, q in zip(dets, probs, pface)]
+    out = [_faces(d, b, p, thr, confirm_below, confirm_prob, q, fthr, lab, m) for (d, b), p, q, lab, m in zip(dets, probs, pface, labels, more)]
     return out if calibration is None else [calibrate_boxes(fs, calibration, f.shape) for fs, f in zip(out, frames)]
 
 # %% ../nbs/07_detect.ipynb #074fa3bf
@@ -166,16 +181,17 @@ def load_classifier(model_dir:str|Path|None=None, # model folder (model.json + m
     return Classifier(model_dir, 'torch', device=dev, precision=precision)
 
 # %% ../nbs/07_detect.ipynb #c8f1ace1
-FACE_KEYS = ('box', 'score', 'label', 'prob_with_mask', 'landmarks', 'prob_face', 'face', 'track', 'track_label', 'track_prob', 'tracked')  # the JSON form's keys, in order; the first five always
+FACE_KEYS = ('box', 'score', 'label', 'prob_with_mask', 'landmarks', 'probs', 'prob_face', 'face', 'track', 'track_label', 'track_prob', 'tracked')  # the JSON form's keys, in order; the first five always
 
 @dataclass
 class Face:
     "One face of an image or a frame; `to_dict` is its one JSON form (the command line's lines, the server's answers, the Python API)"
     box:list # [x, y, w, h] in pixels of the frame
     score:float # the detector's confidence that it is a face
-    label:str|None=None # 'with_mask' or 'without_mask'; None: not classified
+    label:str|None=None # one of the model's classes ('with_mask', 'without_mask', 'mask_incorrect'); None: not classified
     prob_with_mask:float|None=None # the classifier's probability of `with_mask`
     landmarks:list|None=None # five [x, y] points (eyes, nose tip, mouth corners) where the detector gives them
+    probs:dict|None=None # `{class: probability}`, from a model of more than two classes
     prob_face:float|None=None # a verifier's probability that it is a face (`verifier=`)
     face:bool|None=None # whether that verifier takes it for a face
     track:int|None=None # its track's number, when faces are followed across frames
@@ -196,7 +212,15 @@ class Face:
         return {k: v for i, (k, v) in enumerate(d.items()) if i < 5 or v is not None}
 
 # %% ../nbs/07_detect.ipynb #4e3d75d5
-COLORS = {'with_mask': (40, 170, 40), 'without_mask': (40, 40, 220), None: (0, 140, 255)}  # BGR box colours by label
+COLORS = {'with_mask': (40, 170, 40), 'without_mask': (40, 40, 220), 'mask_incorrect': (170, 40, 170), None: (0, 140, 255)}  # BGR box colours by label
+LABEL_TEXT = {'with_mask': 'mask', 'without_mask': 'no mask', 'mask_incorrect': 'mask incorrect'}  # how a label is written on a picture
+
+def face_text(f:dict # a face, as `detect` gives it
+             )->str:
+    "What is written on a face: its label and the model's probability of it ('mask 97%', 'no mask 88%'), else the detector's score"
+    if not f.get('label'): return f"face {f['score']:.2f}"
+    p = f['probs'][f['label']] if f.get('probs') else f['prob_with_mask'] if f['label'] == 'with_mask' else 1 - f['prob_with_mask']
+    return f"{LABEL_TEXT.get(f['label'], f['label'])} {p:.0%}"
 
 def annotate(frame:np.ndarray, # BGR uint8 (h, w, 3)
              faces:list, # `detect`'s output
@@ -211,7 +235,7 @@ def annotate(frame:np.ndarray, # BGR uint8 (h, w, 3)
         x, y, w, h = f['box']; c = COLORS.get(f.get('label'), COLORS[None])
         cv2.rectangle(im, (x, y), (x + w - 1, y + h - 1), c, t)
         p = f.get('prob_with_mask')
-        txt = (f"mask {p:.0%}" if f['label'] == 'with_mask' else f"no mask {1 - p:.0%}") if f.get('label') else f"face {f['score']:.2f}"
+        txt = face_text(f)
         (tw, th), base = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, fs, 1)
         ty = y - 3 if y - th - 6 >= 0 else min(H - 3, y + h + th + 3)
         tx = max(0, min(x, W - tw - 4))  # keep the label inside the frame
@@ -237,11 +261,11 @@ def match_boxes(truth:np.ndarray, # labelled boxes `(n, 4)`: x, y, w, h
 def score_detections(records:list, # `evaluate_detection(...)['records']`, or a subset of them
                      iou:tuple=(0.5, 0.3) # IoU thresholds
                     )->dict:
-    "Per IoU: per class `found` and `found_correct` shares, the `unmatched` share of detections, and per predicted label (`alerts`) its detections and their unmatched share"
-    out = {}
+    "Per IoU: per class (those the faces and the model have, `class_order`) `found` and `found_correct` shares, the `unmatched` share of detections, and per predicted label (`alerts`) its detections and their unmatched share"
+    out, classes = {}, class_order([*CLASSES, *(l for r in records for l, _ in r['truth']), *(f['label'] for r in records for f in r['faces'] if f.get('label'))])
     for t in iou:
-        n, found, correct, dets, unmatched = {c: 0 for c in CLASSES}, {c: 0 for c in CLASSES}, {c: 0 for c in CLASSES}, 0, 0
-        said, wrong = {c: 0 for c in CLASSES}, {c: 0 for c in CLASSES}  # per predicted label: detections, those matching no face
+        n, found, correct, dets, unmatched = {c: 0 for c in classes}, {c: 0 for c in classes}, {c: 0 for c in classes}, 0, 0
+        said, wrong = {c: 0 for c in classes}, {c: 0 for c in classes}  # per predicted label: detections, those matching no face
         for r in records:
             m = match_boxes([b for _, b in r['truth']], [f['box'] for f in r['faces']], t)
             for i, (lab, _) in enumerate(r['truth']):
@@ -252,9 +276,9 @@ def score_detections(records:list, # `evaluate_detection(...)['records']`, or a 
             for j, f in enumerate(r['faces']):
                 if f.get('label') in said: said[f['label']] += 1; wrong[f['label']] += j not in hit
         labelled = any(f['label'] for r in records for f in r['faces'])
-        out[t] = {**{c: {'faces': n[c], 'found': found[c] / max(n[c], 1), 'found_correct': correct[c] / max(n[c], 1) if labelled else None} for c in CLASSES},
+        out[t] = {**{c: {'faces': n[c], 'found': found[c] / max(n[c], 1), 'found_correct': correct[c] / max(n[c], 1) if labelled else None} for c in classes},
                   'detections': dets, 'unmatched': unmatched / max(dets, 1),
-                  'alerts': {c: {'detections': said[c], 'unmatched': wrong[c] / max(said[c], 1)} for c in CLASSES} if labelled else None}
+                  'alerts': {c: {'detections': said[c], 'unmatched': wrong[c] / max(said[c], 1)} for c in classes} if labelled else None}
     return out
 
 # %% ../nbs/07_detect.ipynb #ed497962
@@ -298,7 +322,7 @@ def detection_table(results:dict # `{method name: evaluate_detection result}`
     for name, r in results.items():
         for t, s in r['scores'].items():
             row = {'method': name, 'IoU ≥': t}
-            for c in CLASSES:
+            for c in [c for c, v in s.items() if isinstance(v, dict) and 'faces' in v]:  # the classes of the set and the model
                 row[f'{c} found'] = round(100 * s[c]['found'], 1)
                 row[f'{c} found+correct'] = None if s[c]['found_correct'] is None else round(100 * s[c]['found_correct'], 1)
             row.update({'unmatched': round(100 * s['unmatched'], 1), 'detections': s['detections']})
@@ -339,7 +363,7 @@ def false_alarm_grid(scenes_dir:str|Path, # the scene set the records come from
         x0, y0, x1, y1 = crop_box(('xywh', *f['box']), frame.shape[1], frame.shape[0])
         r, c = divmod(k, cols)
         grid[r * (side + 14):r * (side + 14) + side, c * side:(c + 1) * side] = cv2.resize(frame[y0:y1, x0:x1], (side, side), interpolation=cv2.INTER_AREA)
-        txt = f"{'mask' if f.get('label') == 'with_mask' else 'none'} {f.get('prob_with_mask', float('nan')):.2f}"
+        txt = face_text(f)
         cv2.putText(grid, txt, (c * side + 2, r * (side + 14) + side + 11), cv2.FONT_HERSHEY_SIMPLEX, .35, COLORS.get(f.get('label'), (0, 0, 0)), 1, cv2.LINE_AA)
     with atomic_write(fname) as fh: Image.fromarray(grid[..., ::-1]).quantize(64).save(fh, 'PNG', optimize=True)
     return Path(fname)
@@ -365,7 +389,7 @@ def fit_box_calibration(records:list, # `evaluate_detection(...)['records']` of 
         m = np.median(np.array([x[1:] for x in sel]), 0)
         return {'dx': round(float(m[0]), 4), 'dy': round(float(m[1]), 4), 'sw': round(float(np.exp(m[2])), 4), 'sh': round(float(np.exp(m[3])), 4), 'faces': len(sel)}
     cal = {'any': fit(rows)}
-    for c in CLASSES:
+    for c in class_order(x[0] for x in rows if x[0]):
         if len(sel := [x for x in rows if x[0] == c]) >= min_faces: cal[c] = fit(sel)
     return cal
 
@@ -393,7 +417,7 @@ def load_calibration(path:str|Path # a JSON file written by `mask-recog-calibrat
     try: cal = json.loads(path.read_text())
     except FileNotFoundError: raise FileNotFoundError(f'{path}: no such calibration file') from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f'{path}: not a JSON file ({e})') from None
-    entries = [cal.get(k) for k in ('any', *CLASSES) if k in cal] if isinstance(cal, dict) and 'any' in cal else [None]
+    entries = [cal.get(k) for k in ('any', *CLASS_ORDER) if k in cal] if isinstance(cal, dict) and 'any' in cal else [None]
     ok = all(isinstance(v, dict) and all(isinstance(v.get(k), (int, float)) for k in CAL_KEYS) for v in entries)
     if not ok or any(v['sw'] <= 0 or v['sh'] <= 0 for v in entries):
         raise ValueError(f"{path}: not a box calibration (expected an 'any' entry and per-label entries with {', '.join(CAL_KEYS)}; ratios > 0)")

@@ -12,6 +12,7 @@ import numpy as np, torch
 from fastai.data.core import DataLoaders
 from .core import *
 from .augment import TensorLoader, BatchAug, split_rows, load_images, cache_side_of, valid_limit, shard_bs
+from .data import data_classes
 
 # %% auto #0
 __all__ = ['STREAM_SHARE', 'npy_layout', 'write_npy', 'image_file', 'DiskLoader', 'disk_dls', 'free_memory', 'choose_stream']
@@ -50,7 +51,8 @@ def image_file(data:str|Path, # a `mask-recog-prepare` output folder
     data, df = Path(data), split_rows(data, split, limit)
     sha = sha256_file(data/'manifest.csv')[:12]
     dest = data/'images'/f"{split}-{size}px-{sha}{f'-limit{limit}' if limit else ''}.npy"
-    y = torch.tensor([CLASSES.index(l) for l in df.label], dtype=torch.long)
+    classes = data_classes(data)
+    y = torch.tensor([classes.index(l) for l in df.label], dtype=torch.long)
     if dest.exists():
         shape, _, whole = npy_layout(dest)
         if whole and shape == (len(df), 3, size, size): return dest, y
@@ -97,7 +99,7 @@ class DiskLoader(TensorLoader):
         if getattr(self, 'source', None) is None: raise ValueError(f'{self.path.name}: resizing needs the prepared data it came from (`disk_dls` records it)')
         data, split, limit = self.source
         dl = DiskLoader(image_file(data, split, size, limit)[0], self.y, self.bs, self.shuffle, self.drop_last, self.prefetch, **self.kwargs)
-        dl.source, dl.epoch = self.source, self.epoch
+        dl.source, dl.epoch, dl.balance = self.source, self.epoch, self.balance
         return dl
 
     def read(self, fd:int, # the open file
@@ -154,7 +156,7 @@ def disk_dls(data:str|Path, # a `mask-recog-prepare` output folder
     val = DiskLoader(fv, yv, bs * 2, device=device, channels_last=channels_last)
     trn.source, val.source = (data, 'train', limit), (data, 'valid', valid_limit(limit))
     dls = DataLoaders(trn, val, path=data, device=trn.device)
-    dls.vocab, dls.c = list(CLASSES), len(CLASSES)
+    dls.vocab = list(data_classes(data)); dls.c = len(dls.vocab)
     return dls
 
 # %% ../nbs/02c_disk.ipynb #59434db5

@@ -16,7 +16,7 @@ from fastcore.script import call_parse
 from .core import *
 from .data import load_split, prepare, default_out, save_fig, get_faces, get_scenes
 from .model import load_model, to_batch, image_probs
-from .metrics import binary_metrics, source_metrics  # step 3a's; `from mask_recog.evaluate import source_metrics` works as before
+from .metrics import binary_metrics, class_metrics, decide, source_metrics  # step 3a's; `from mask_recog.evaluate import source_metrics` works as before
 from .train import ensure_model
 
 # %% auto #0
@@ -54,7 +54,7 @@ def source_table(res:dict # from `evaluate`
     "The per-source figures of `res` as a table, with a last row for all rows; None when the data had no `source` column"
     if 'by_source' not in res: return None
     t = pd.DataFrame(res['by_source']).T.reindex(columns=['n', 'accuracy', 'balanced_accuracy', 'errors'])
-    t.loc['all'] = [res['n'], res['accuracy'], res['balanced_accuracy'], res['n'] - sum(res['confusion'][c][c] for c in CLASSES)]
+    t.loc['all'] = [res['n'], res['accuracy'], res['balanced_accuracy'], res['n'] - sum(res['confusion'][c][c] for c in res['confusion'])]
     return t.astype({'n': int, 'errors': int}).rename_axis('source').round(4)
 
 # %% ../nbs/05_evaluate.ipynb #05f67447
@@ -71,37 +71,44 @@ def evaluate(model_dir:str|Path, # a model folder from `train`
     model, meta = load_model(model_dir, best_device(device))
     out = Path(out) if out else Path(model_dir)/'eval'/Path(str(data).rstrip('/')).name
     rows, name = eval_rows(data, out/'prepared', split)
-    if not len(rows): raise ValueError(f"{data}: nothing to score (no usable images in {name})")
+    classes, thr = list(meta['classes']), float(meta.get('threshold', .5))
+    unknown = {str(l): int(n) for l, n in rows.label[~rows.label.isin(classes)].value_counts().items()}  # faces of a class the model does not have
+    rows = rows[rows.label.isin(classes)].reset_index(drop=True)
+    if not len(rows): raise ValueError(f"{data}: nothing to score (no usable images of the model's classes {', '.join(classes)} in {name})")
     t0 = time.perf_counter()
-    p = image_probs(list(rows.file), meta, model, progress=progress)[:, 0]
-    y = np.array([CLASSES.index(l) for l in rows.label])
-    thr = float(meta.get('threshold', .5))
-    res = dict(binary_metrics(p, y, thr), data=str(data), name=name, model=str(model_dir), at_05=binary_metrics(p, y, .5),
+    P = image_probs(list(rows.file), meta, model, progress=progress)
+    y, two = np.array([classes.index(l) for l in rows.label]), len(classes) == 2
+    s = P[:, 0] if two else P  # two classes: p(with_mask), scored at the threshold; more: every probability, scored by argmax
+    res = dict(class_metrics(P, y, classes, thr), data=str(data), name=name, model=str(model_dir), at_05=class_metrics(P, y, classes, .5),
                seconds=round(time.perf_counter() - t0, 2))
-    if 'source' in rows: res['by_source'] = source_metrics(rows, p, thr)
+    if unknown: res['not_scored'] = unknown
+    if 'source' in rows: res['by_source'] = source_metrics(rows, s, thr, classes)
     save_json(res, out/'metrics.json')
+    more = {} if two else {f'prob_{c}': P[:, i].round(5) for i, c in enumerate(classes) if c != 'with_mask'}  # beside prob_with_mask
     with atomic_write(out/'predictions.csv', 'w') as f:
-        rows.assign(prob_with_mask=p.round(5), pred=np.where(p >= thr, CLASSES[0], CLASSES[1]))[
-            ['path', 'label', 'pred', 'prob_with_mask', 'file'] + (['source'] if 'source' in rows else [])].to_csv(f, index=False)
-    plot_confusion(res, out/'confusion.png'); plot_roc(p, y, res, out/'roc.png'); plot_top_losses(rows, p, y, out/'top_losses.png', top_k)
+        rows.assign(prob_with_mask=P[:, 0].round(5), pred=np.array(classes)[decide(P, thr)], **more)[
+            ['path', 'label', 'pred', 'prob_with_mask', *more, 'file'] + (['source'] if 'source' in rows else [])].to_csv(f, index=False)
+    plot_confusion(res, out/'confusion.png'); plot_roc(P[:, 0], y, res, out/'roc.png'); plot_top_losses(rows, s, y, out/'top_losses.png', top_k)
     if cam:
         groups = [(f'{s} ({name.split(" (")[-1].rstrip(")")})', rows.source.values == s) for s in pd.unique(rows.source)] if 'source' in rows else [(name, slice(None))]
-        plot_cam({t: cam_set(model, meta, rows[k].reset_index(drop=True), p[k], cam) for t, k in groups}, out/'cam.png')
+        plot_cam({t: cam_set(model, meta, rows[k].reset_index(drop=True), s[k], cam) for t, k in groups}, out/'cam.png')
     return res
 
 # %% ../nbs/05_evaluate.ipynb #d0a83f76
 def plot_confusion(res:dict, # metrics from `binary_metrics` (or `evaluate`)
                    fname:str|Path # destination .png
                   ):
-    "Confusion matrix of `res` (from `binary_metrics`) with counts, saved to `fname`"
+    "Confusion matrix of `res` (from `binary_metrics` or `class_metrics`: k×k) with counts, saved to `fname`"
     import matplotlib.pyplot as plt
-    cm = np.array([[res['confusion'][t][q] for q in CLASSES] for t in CLASSES])
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    cls = list(res['confusion']); k = len(cls)
+    cm = np.array([[res['confusion'][t][q] for q in cls] for t in cls])
+    fig, ax = plt.subplots(figsize=(3.6 + .9 * (k - 2), 3.2 + .7 * (k - 2)))
     ax.imshow(cm, cmap='Blues')
-    for i in range(2):
-        for j in range(2): ax.text(j, i, cm[i, j], ha='center', va='center', color='white' if cm[i, j] > cm.max() / 2 else 'black')
-    ax.set_xticks([0, 1], CLASSES); ax.set_yticks([0, 1], CLASSES); ax.set_xlabel('predicted'); ax.set_ylabel('true')
-    ax.set_title(f"threshold {res['threshold']:.2f}, n={res['n']}", fontsize=9); fig.tight_layout()
+    for i in range(k):
+        for j in range(k): ax.text(j, i, cm[i, j], ha='center', va='center', color='white' if cm[i, j] > cm.max() / 2 else 'black')
+    ax.set_xticks(range(k), cls, rotation=20 if k > 2 else 0); ax.set_yticks(range(k), cls); ax.set_xlabel('predicted'); ax.set_ylabel('true')
+    rule = f"threshold {res['threshold']:.2f}" if res.get('threshold') is not None else res.get('rule', 'argmax')
+    ax.set_title(f"{rule}, n={res['n']}", fontsize=9); fig.tight_layout()
     save_fig(fig, fname); plt.close(fig)
 
 # %% ../nbs/05_evaluate.ipynb #b223bc24
@@ -121,21 +128,23 @@ def plot_roc(p:np.ndarray, # probabilities of `with_mask`
 
 # %% ../nbs/05_evaluate.ipynb #6fab72a3
 def plot_top_losses(rows:pd.DataFrame, # scored rows, with `file` and `label`
-                    p:np.ndarray, # their probabilities of `with_mask`
+                    p:np.ndarray, # their probabilities of `with_mask` (two classes), or `(n, k)` of every class
                     y:np.ndarray, # their true class indices
                     fname:str|Path, # destination .png
                     k:int=12 # images shown
                    ):
     "The `k` images the model got most wrong (highest cross-entropy), with truth and probability, saved to `fname`"
     import matplotlib.pyplot as plt
-    loss = -np.log(np.clip(np.where(y == 0, p, 1 - p), 1e-7, 1))
+    p = np.asarray(p)
+    pt = np.where(y == 0, p, 1 - p) if p.ndim == 1 else p[np.arange(len(y)), y]  # the probability of the true class
+    loss = -np.log(np.clip(pt, 1e-7, 1))
     idx = np.argsort(-loss)[:k]
     cols = min(6, max(1, len(idx))); nrow = max(1, int(np.ceil(len(idx) / cols)))
     fig, axs = plt.subplots(nrow, cols, figsize=(cols * 1.6, nrow * 1.9), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, i in zip(axs.flat, idx):
         ax.imshow(Image.open(rows.file.iloc[i]).convert('RGB'))
-        ax.set_title(f"{rows.label.iloc[i].replace('_mask', '')}\np(mask)={p[i]:.2f} loss={loss[i]:.1f}", fontsize=7)
+        ax.set_title(f"{rows.label.iloc[i].replace('_mask', '')}\n" + (f"p(mask)={p[i]:.2f}" if p.ndim == 1 else f"p(true)={pt[i]:.2f}") + f" loss={loss[i]:.1f}", fontsize=7)
     fig.tight_layout(); save_fig(fig, fname); plt.close(fig)
 
 # %% ../nbs/05_evaluate.ipynb #1f88aa50
@@ -200,18 +209,18 @@ def cam_pick(y:np.ndarray, # true class indices
 def cam_set(model:nn.Module, # a classifier from `load_model`
             meta:dict, # its metadata
             rows:pd.DataFrame, # scored rows, with `file` and `label`
-            p:np.ndarray, # their probabilities of `with_mask` (e.g. from `predict_rows`)
+            p:np.ndarray, # their probabilities of `with_mask` (e.g. from `predict_rows`), or `(n, k)` of every class
             n:int=4, # wrong and correct predictions shown
             seed:int=0 # sample seed
            )->dict:
     "Up to `n` wrong then `n` correct predictions of `rows` at the model's threshold: inputs, Grad-CAM of the predicted class, labels, probabilities"
-    thr = float(meta.get('threshold', .5))
-    y, pred = np.array([CLASSES.index(l) for l in rows.label], int), np.where(np.asarray(p) >= thr, 0, 1)
+    thr, classes, p = float(meta.get('threshold', .5)), list(meta['classes']), np.asarray(p)
+    y, pred = np.array([classes.index(l) for l in rows.label], int), decide(np.c_[p, 1 - p] if p.ndim == 1 else p, thr)
     wrong, right = cam_pick(y, pred, n, seed)
     idx = np.concatenate([wrong, right]).astype(int)
     x = to_batch([Image.open(f) for f in rows.file.iloc[idx]], meta) if len(idx) else torch.zeros(0, 3, meta['size'], meta['size'])
     return dict(x=x, cams=grad_cam(model, x, pred[idx]) if len(idx) else torch.zeros(0, meta['size'], meta['size']), y=y[idx], pred=pred[idx],
-                p=np.asarray(p)[idx], n=n, wrong=len(wrong), correct=len(right), mean=meta['mean'], std=meta['std'])
+                p=p[idx] if p.ndim == 1 else p[idx, pred[idx]], n=n, wrong=len(wrong), correct=len(right), mean=meta['mean'], std=meta['std'], classes=classes)
 
 # %% ../nbs/05_evaluate.ipynb #fd2300e9
 def plot_cam(sets:dict, # `{title: cam_set(...)}`, one band of the figure each
@@ -221,7 +230,7 @@ def plot_cam(sets:dict, # `{title: cam_set(...)}`, one band of the figure each
             )->Path:
     "Save the Grad-CAM maps of `sets` over their images, titled with true label, prediction and p(with_mask); wrong ones first, in red"
     import matplotlib.pyplot as plt
-    short = lambda c: CLASSES[c].replace('_mask', '')
+    def short(s, c): return s.get('classes', CLASSES)[c].replace('_mask', '').replace('mask_', '')  # with, without, incorrect
     dpi, gap, cap, head = 72, 8, 26, 20  # pixels: between tiles, a tile's caption, a band's title
     bands = [(t, s, max(1, -(-len(s['y']) // cols))) for t, s in sets.items()]
     W, H = cols * (side + gap), sum(head + r * (cap + side) for *_, r in bands) + gap
@@ -235,7 +244,7 @@ def plot_cam(sets:dict, # `{title: cam_set(...)}`, one band of the figure each
             r, c = divmod(k, cols)
             ax = fig.add_axes([(c * (side + gap) + gap / 2) / W, 1 - (top + head + r * (cap + side) + cap + side) / H, side / W, side / H])
             ax.imshow(img[k]); ax.imshow(s['cams'][k].numpy(), cmap='jet', alpha=.4, vmin=0, vmax=1); ax.axis('off')
-            ax.set_title(f"true {short(s['y'][k])}, said {short(s['pred'][k])}\np(mask) {s['p'][k]:.2f}", fontsize=7, pad=2,
+            ax.set_title(f"true {short(s, s['y'][k])}, said {short(s, s['pred'][k])}\n{'p(mask)' if len(s.get('classes', CLASSES)) == 2 else 'p'} {s['p'][k]:.2f}", fontsize=7, pad=2,
                          color='black' if s['y'][k] == s['pred'][k] else 'red')
         if not len(s['y']): fig.text(.5, 1 - (top + head + side / 2) / H, 'nothing to show', ha='center', fontsize=8)
         top += head + nr * (cap + side)

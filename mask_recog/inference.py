@@ -14,6 +14,7 @@ from torch import nn
 from PIL import Image
 from fastcore.script import call_parse
 from fastcore.basics import patch
+from fastcore.meta import delegates
 from .core import *
 from .data import BadImage, load_rgb, claimed_pixels, load_split, scan_yolo, IMG_EXTS, MAX_PIXELS, to_rgb
 from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_windows, face_crops
@@ -216,9 +217,7 @@ class Classifier:
             self.model, self.meta = load_model(self.model_dir, device)
             self.model = self.model.to(memory_format=torch.channels_last)  # `to_batch` makes channels-last batches: faster convolutions on CPUs
         else: self.file, self.meta, self.sess = self._load_onnx(INT8_FILE if int8 else ONNX_FILE, device, threads)
-        self.classes = list(self.meta['classes'])
-        if 'with_mask' not in self.classes or len(self.classes) != 2:
-            raise ValueError(f"{self.model_dir}: classes {self.classes}: expected the two classes {list(CLASSES)}")
+        self.classes = list(self.meta['classes'])  # two, or more (`check_meta` checked them)
         self.pos, self.size = self.classes.index('with_mask'), self.meta['size']
         self.cache_size = int(self.meta.get('cache_size', CACHE_SIDE))  # what `to_batch` shrinks every input to first
         self.max_side = max(MAX_DECODE_SIDE, self.cache_size)  # files are decoded to this, not to their full size
@@ -239,23 +238,38 @@ class Classifier:
 
     def probs(self, images:list # RGB PIL images or RGB uint8 arrays (as `as_rgb` returns)
              )->np.ndarray:
-        "Probabilities of every class, `(n, 2)` float32, `bs` images per forward pass (`image_probs`)"
+        "Probabilities of every class, `(n, k)` float32 in the order of `classes`, `bs` images per forward pass (`image_probs`)"
         return image_probs(images, self.meta, self._forward, self.bs)
+
+    def crop_probs(self, crops:list, # face crops: uint8 arrays (h, w, 3), RGB unless `bgr`
+                   bgr:bool=False # crops are in OpenCV's BGR order
+                  )->np.ndarray:
+        "Probabilities of every class for each crop, float32 `(n, k)`; raises `ValueError` naming the first unusable crop"
+        ims = []
+        for i, c in enumerate(crops):
+            try: ims.append(as_rgb(c, bgr))
+            except BadImage as e: raise ValueError(f'crop {i}: {e}') from None
+        return self.probs(ims)
 
     def classify_crops(self, crops:list, # face crops: uint8 arrays (h, w, 3), RGB unless `bgr`
                        bgr:bool=False # crops are in OpenCV's BGR order
                       )->np.ndarray:
         "Probability of `with_mask` for each crop, float32 `(n,)`; raises `ValueError` naming the first unusable crop"
-        ims = []
-        for i, c in enumerate(crops):
-            try: ims.append(as_rgb(c, bgr))
-            except BadImage as e: raise ValueError(f'crop {i}: {e}') from None
-        return self.probs(ims)[:, self.pos]
+        return self.crop_probs(crops, bgr)[:, self.pos]
 
     def label(self, prob_with_mask:float # probability of `with_mask`
              )->str:
-        "The class a probability of `with_mask` stands for, at this classifier's threshold"
+        "The class a probability of `with_mask` stands for, at this classifier's threshold (a two-class model)"
         return 'with_mask' if prob_with_mask >= self.threshold else self.classes[1 - self.pos]
+
+    def labels(self, P:np.ndarray # `(n, k)` probabilities, as `probs` gives them
+              )->list[str]:
+        "The label of each row of `P`: two classes by this classifier's threshold on `p(with_mask)`, more by argmax (`decide`)"
+        P = np.asarray(P, np.float32)
+        if not len(P): return []
+        P = P.reshape(len(P), -1)
+        if len(self.classes) == 2: return [self.label(float(p)) for p in P[:, self.pos]]
+        return [self.classes[i] for i in P.argmax(1)]  # step 3a's `decide` for k > 2, without importing scikit-learn into the serving path
 
 
 # %% ../nbs/06_inference.ipynb #01c24831
@@ -309,19 +323,20 @@ def _read(self:Classifier, items, bgr):
 def predict(self:Classifier, items, # a path, bytes, PIL image or uint8 array, or a list of them
             bgr:bool=False # arrays are in OpenCV's BGR order
            )->dict|list[dict]:
-    "`{'item', 'label', 'prob_with_mask', 'threshold'}` for each of `items` (`{'item', 'error'}` for an unreadable one in a list)"
+    "`{'item', 'label', 'prob_with_mask', 'threshold'}` for each of `items`, and `probs` (`{class: p}`) when the model has more than two classes (`{'item', 'error'}` for an unreadable one in a list)"
     single = not isinstance(items, (list, tuple)) and not (isinstance(items, np.ndarray) and items.ndim == 4)
     items, res = [items] if single else list(items), []
     for s in range(0, len(items), self.bs):
         chunk = items[s:s + self.bs]
         read = self._read(chunk, bgr)
         ok = [i for i, (im, _) in enumerate(read) if im is not None]
-        p = self.probs([read[i][0] for i in ok])[:, self.pos]
-        pw = dict(zip(ok, p.tolist()))
+        P = self.probs([read[i][0] for i in ok])
+        pw, lab = dict(zip(ok, P[:, self.pos].tolist())), dict(zip(ok, self.labels(P)))
+        more = {i: {'probs': dict(zip(self.classes, map(float, r)))} for i, r in zip(ok, P)} if len(self.classes) > 2 else {}
         for i, (o, (_, err)) in enumerate(zip(chunk, read)):
             name = item_name(o, s + i)
             if err is not None: res.append({'item': name, 'error': err}); continue
-            res.append({'item': name, 'label': self.label(pw[i]), 'prob_with_mask': pw[i], 'threshold': self.threshold})
+            res.append({'item': name, 'label': lab[i], 'prob_with_mask': pw[i], 'threshold': self.threshold, **more.get(i, {})})
     if single and 'error' in res[0]: raise BadImage(f"{res[0]['item']}: {res[0]['error']}")
     return res[0] if single else res
 
@@ -418,27 +433,35 @@ def boxes_batch(frames:list, # BGR uint8 frames `(h, w, 3)`, of any sizes
 
 # %% ../nbs/06_inference.ipynb #fac860d8
 @patch
-def classify_boxes(self:Classifier, frames:list, # BGR uint8 frames `(h, w, 3)` as OpenCV gives them, of any sizes
+def box_probs(self:Classifier, frames:list, # BGR uint8 frames `(h, w, 3)` as OpenCV gives them, of any sizes
                    boxes:list, # per frame, an `(n, 4)` array of face boxes x, y, w, h in pixels (a detector's boxes)
                    margin:float=CROP_MARGIN, # fraction of a box's size added on each side (`crop_box`), as the training crops had
                    on_device:bool|None=None # cut, resize and normalize the faces with PyTorch on the classifier's device; None: when it is a CUDA GPU
                   )->np.ndarray:
-    "Probability of `with_mask` for every box of every frame, in order, float32 `(n,)`: `classify_crops` of the crops `crop_box` gives, cut on the GPU when there is one"
+    "Probabilities of every class for every box of every frame, in order, float32 `(n, k)`: `crop_probs` of the crops `crop_box` gives, cut on the GPU when there is one"
     if len(frames) != len(boxes): raise ValueError(f'{len(frames)} frames but {len(boxes)} box arrays: one (n, 4) array per frame')
     for i, f in enumerate(frames):
         if not (isinstance(f, np.ndarray) and f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3 and f.size):
             raise ValueError(f'frame {i}: expected a BGR uint8 array (h, w, 3), got {getattr(f, "dtype", type(f).__name__)} {getattr(f, "shape", "")}')
     dev = torch.device(self.device if self.backend == 'torch' else 'cpu')  # ONNX Runtime is fed from the CPU
     if on_device is None: on_device = self.backend == 'torch' and dev.type == 'cuda'
-    if not on_device: return self.classify_crops([c for f, b in zip(frames, boxes) for c in face_crops(f, b, margin)])  # the host path, unchanged
+    if not on_device: return self.crop_probs([c for f, b in zip(frames, boxes) for c in face_crops(f, b, margin)])  # the host path, unchanged
     wins = np.concatenate([crop_windows(f.shape, b, margin) for f, b in zip(frames, boxes)] + [np.zeros((0, 4), np.int64)])
     if len(bad := np.flatnonzero((wins[:, 2] <= wins[:, 0]) | (wins[:, 3] <= wins[:, 1]))):
         raise ValueError(f'crop {bad[0]}: empty image: its box lies outside its frame')
-    if not len(wins): return np.zeros(0, np.float32)
+    if not len(wins): return np.zeros((0, len(self.classes)), np.float32)
     with torch.inference_mode():
         x = boxes_batch(frames, boxes, self.meta, dev, margin)
         if self.backend == 'torch': x = x.contiguous(memory_format=torch.channels_last)
-        return np.concatenate([self._forward(x[i:i + self.bs]) for i in range(0, len(x), self.bs)])[:, self.pos].astype(np.float32)
+        return np.concatenate([self._forward(x[i:i + self.bs]) for i in range(0, len(x), self.bs)]).astype(np.float32)
+
+@patch
+@delegates(Classifier.box_probs)
+def classify_boxes(self:Classifier, frames:list, # BGR uint8 frames `(h, w, 3)`
+                   boxes:list, # per frame, an `(n, 4)` array of face boxes x, y, w, h in pixels
+                   **kwargs)->np.ndarray:
+    "Probability of `with_mask` for every box of every frame, in order, float32 `(n,)` (`box_probs`' column of `with_mask`)"
+    return self.box_probs(frames, boxes, **kwargs)[:, self.pos]
 
 # %% ../nbs/06_inference.ipynb #25329840
 def bf16_prob_bound(clf:Classifier, # a PyTorch classifier (`backend='torch'`)
@@ -572,14 +595,14 @@ def split_accuracy(clf:Classifier, # the classifier to score
              split:str='test', # 'train', 'valid' or 'test'
              limit:int|None=None # at most this many images (a seeded, stratified sample), for quick checks
             )->dict:
-    "Accuracy of `clf` on `split` of `data`: `{n, accuracy, errors, labels, prob_with_mask}`"
+    "Accuracy of `clf` on `split` of `data`: `{n, accuracy, errors, labels, pred, prob_with_mask}`"
     files = _sample(data, split, limit)
     labels = load_split(data, split).set_index('file').label.loc[files].to_numpy()
     res = clf.predict(files)
     p = np.array([o.get('prob_with_mask', np.nan) for o in res], np.float32)
     ok = ~np.isnan(p)
-    pred = np.array([clf.label(v) for v in p])
-    return {'n': int(ok.sum()), 'accuracy': float((pred == labels)[ok].mean()), 'errors': int((~ok).sum()), 'labels': labels, 'prob_with_mask': p}
+    pred = np.array([o.get('label') for o in res], object)
+    return {'n': int(ok.sum()), 'accuracy': float((pred == labels)[ok].mean()), 'errors': int((~ok).sum()), 'labels': labels, 'pred': pred, 'prob_with_mask': p}
 
 # %% ../nbs/06_inference.ipynb #18c4a140
 def int8_report(fp32:Classifier, # the fp32 classifier
@@ -590,7 +613,7 @@ def int8_report(fp32:Classifier, # the fp32 classifier
     a, b = split_accuracy(fp32, data), split_accuracy(int8, data)
     return {'test_images': a['n'], 'accuracy_fp32': round(a['accuracy'], 4), 'accuracy_int8': round(b['accuracy'], 4),
             'accuracy_change': round(b['accuracy'] - a['accuracy'], 4),
-            'label_agreement': round(float(np.mean((a['prob_with_mask'] >= fp32.threshold) == (b['prob_with_mask'] >= int8.threshold))), 4),
+            'label_agreement': round(float(np.mean(a['pred'] == b['pred'])), 4),
             'max_prob_diff': round(float(np.nanmax(np.abs(a['prob_with_mask'] - b['prob_with_mask']))), 4)}
 
 # %% ../nbs/06_inference.ipynb #13e61699

@@ -11,7 +11,7 @@ from sklearn.metrics import confusion_matrix, roc_auc_score
 from .core import *
 
 # %% auto #0
-__all__ = ['roc_auc', 'binary_metrics', 'balanced_accuracies', 'choose_threshold', 'source_metrics']
+__all__ = ['roc_auc', 'binary_metrics', 'balanced_accuracies', 'choose_threshold', 'decide', 'class_metrics', 'source_metrics']
 
 # %% ../nbs/03a_metrics.ipynb #7814ec19
 def roc_auc(score:np.ndarray, # higher means more likely positive
@@ -61,16 +61,44 @@ def choose_threshold(p:np.ndarray, # validation probabilities of `with_mask`
     score = balanced_accuracies(p, y, cands)
     return float(min(cands[score == score.max()], key=lambda c: abs(c - .5)))
 
+# %% ../nbs/03a_metrics.ipynb #c24de85d
+def decide(P:np.ndarray, # `(n, k)` probabilities of the classes, in a model's order (`with_mask` first)
+           threshold:float=.5 # two classes: `with_mask` (column 0) when its probability is at least this
+          )->np.ndarray:
+    "Class index of each row: two classes by `threshold` on column 0, more by argmax"
+    P = np.asarray(P, float).reshape(len(P), -1)
+    return np.where(P[:, 0] >= threshold, 0, 1) if P.shape[1] == 2 else P.argmax(1)
+
+# %% ../nbs/03a_metrics.ipynb #b89d101d
+def class_metrics(P:np.ndarray, # `(n, k)` probabilities of `classes`
+                  y:np.ndarray, # true class index of each row
+                  classes:list|tuple=CLASSES, # the model's classes, in order
+                  threshold:float=.5 # two classes: `binary_metrics`' threshold
+                 )->dict:
+    "`binary_metrics` for two classes; for more, the same keys from `decide`'s argmax labels (ROC AUC: `with_mask` against the rest) plus `macro_f1`"
+    P, y, classes = np.asarray(P, float).reshape(len(y), -1), np.asarray(y, int), list(classes)
+    if len(classes) == 2: return binary_metrics(P[:, 0], y, threshold)
+    k, pred = len(classes), decide(P)
+    cm = confusion_matrix(y, pred, labels=list(range(k))) if len(y) else np.zeros((k, k), int)
+    tp = np.diag(cm)
+    prec, rec = [dict(zip(classes, np.divide(tp, d, out=np.zeros(k), where=d > 0).tolist())) for d in (cm.sum(0), cm.sum(1))]
+    f1 = {c: 2 * prec[c] * rec[c] / (prec[c] + rec[c]) if prec[c] + rec[c] else 0. for c in classes}
+    return dict(n=int(len(y)), threshold=None, rule='argmax', accuracy=float((pred == y).mean()) if len(y) else 0.,
+                balanced_accuracy=float(np.mean([rec[c] for c in classes])), precision=prec, recall=rec, f1=f1, macro_f1=float(np.mean(list(f1.values()))),
+                roc_auc=roc_auc(P[:, 0], y == 0), confusion={t: {q: int(cm[i, j]) for j, q in enumerate(classes)} for i, t in enumerate(classes)})
+
 # %% ../nbs/03a_metrics.ipynb #a4932032
 def source_metrics(rows:pd.DataFrame, # scored rows with `label` and `source`
-                   p:np.ndarray, # their probabilities of `with_mask`
-                   threshold:float=.5 # `with_mask` when p >= threshold
+                   p:np.ndarray, # their probabilities of `with_mask`, or `(n, k)` of every class (`decide`: argmax)
+                   threshold:float=.5, # `with_mask` when p >= threshold
+                   classes:list|tuple=CLASSES # the model's classes, in order
                   )->dict:
     "`{source: {n, accuracy, balanced_accuracy, errors}}` of the predictions `p` of `rows`, per value of their `source` column"
-    y, pred, out = np.array([CLASSES.index(l) for l in rows.label]), np.where(np.asarray(p) >= threshold, 0, 1), {}
+    p = np.asarray(p, float)
+    y, pred, out = np.array([list(classes).index(l) for l in rows.label]), decide(np.c_[p, 1 - p] if p.ndim == 1 else p, threshold), {}
     for s in pd.unique(rows.source):
         k = (rows.source == s).values
         ok, yk = y[k] == pred[k], y[k]
-        out[str(s)] = dict(n=int(k.sum()), accuracy=float(ok.mean()), balanced_accuracy=float(np.mean([ok[yk == c].mean() for c in range(len(CLASSES)) if (yk == c).any()])),
+        out[str(s)] = dict(n=int(k.sum()), accuracy=float(ok.mean()), balanced_accuracy=float(np.mean([ok[yk == c].mean() for c in range(len(classes)) if (yk == c).any()])),
                            errors=int((~ok).sum()))
     return out

@@ -128,7 +128,8 @@ def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classe
                  path:str|Path='.', # where fastai keeps checkpoints (`path/models`)
                  mixed:bool=True, # on CUDA: channels-last + bf16/fp16 mixed precision
                  opt_func=adamw, # fastai optimizer function (fastai's own: `fastai.optimizer.Adam`)
-                 label_smoothing:float=0. # share of each target spread over all classes (0: plain cross-entropy)
+                 label_smoothing:float=0., # share of each target spread over all classes (0: plain cross-entropy)
+                 class_weights:list|None=None # weight of each class in the loss (e.g. inverse frequencies for a rare class); None: all 1
                 )->Learner:
     "A fastai `Learner` for `arch` on `dls`, with mixed precision and channels-last on CUDA"
     fn = get_arch(arch)
@@ -136,7 +137,8 @@ def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classe
     model = build_model(arch, dls.c, pretrained, weights)
     dev = getattr(dls, 'device', None)
     if dev is not None: model.to(dev)  # before the optimizer is made: it fuses only parameters already on CUDA
-    learn = Learner(dls, model, opt_func=opt_func, loss_func=CrossEntropyLossFlat(label_smoothing=label_smoothing), metrics=[accuracy], path=path,
+    w = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32, device=dev)
+    learn = Learner(dls, model, opt_func=opt_func, loss_func=CrossEntropyLossFlat(weight=w, label_smoothing=label_smoothing), metrics=[accuracy], path=path,
                     splitter=meta.get('split', default_split), cbs=[HostLosses()])
     bars = [c for c in learn.cbs if type(c) is ProgressCallback]
     if bars: learn.remove_cbs(bars); learn.add_cb(Progress())
@@ -180,8 +182,8 @@ def check_meta(meta, # the content of a model.json
     try: get_arch(meta['arch'])
     except ValueError as e: raise bad(str(e)) from None
     cls = meta['classes']
-    if not (isinstance(cls, list) and len(cls) == 2 and all(isinstance(c, str) for c in cls) and set(cls) == set(CLASSES)):
-        raise bad(f'classes {cls!r}: expected the two classes {list(CLASSES)} (in the order the model was trained with)')
+    if not (isinstance(cls, list) and len(cls) >= 2 and all(isinstance(c, str) and c for c in cls) and len(set(cls)) == len(cls) and set(CLASSES) <= set(cls) <= set(CLASS_ORDER)):
+        raise bad(f'classes {cls!r}: expected {list(CLASSES)}, or those and more of {list(CLASS_ORDER)}, each once, in the order the model was trained with')
     for k, hi in (('size', SIZE_RANGE[1]), ('cache_size', MAX_CACHE_SIZE)):
         if not (_is_int(meta[k]) and SIZE_RANGE[0] <= meta[k] <= hi): raise bad(f'{k} {meta[k]!r}: expected a whole number of pixels from {SIZE_RANGE[0]} to {hi}')
     for k in ('mean', 'std'):

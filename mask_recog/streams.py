@@ -22,7 +22,7 @@ from .progress import StderrBar
 from .data import BadImage, IMG_EXTS
 from .detectors import FrameReader, load_detector, VIDEO_EXTS, _cv_quiet
 from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold, MIN_FACE, Face
-from .track import Tracker, annotate_tracks, DETECT_EVERY
+from .track import Tracker, annotate_tracks, alert_labels, DETECT_EVERY
 
 # %% ../nbs/07c_streams.ipynb #5b4f4fde
 LIVE_KINDS = ('camera', 'stream')  # `input_kind`s read in real time: a frame not taken in time is replaced by the newer one
@@ -306,6 +306,7 @@ def detect_options(out:str=None, # annotated output: an image file, a folder (im
                    events:bool=False, # follow faces across frames (video, camera, stream) and also print one JSON line per track event: started, mask_on, mask_off, ended
                    camera:str=None, # the camera's name in events (default: INPUT); with several inputs, comma-separated names, one each
                    best_crops:str=None, # with --events: save each track's best view of the face in this folder (CAMERA-TRACK.jpg)
+                   alert:str=None, # labels whose track events alert ("alert": true), comma-separated (default: without_mask and mask_incorrect, those the model has)
                    min_face:int=MIN_FACE, # drop detections smaller than this on their shorter side, pixels (0: keep all, the default: a size gate cost labelled faces on face-mask-853)
                    verifier:str=None, # a face verifier folder (step 7d): detections it takes for no face are dropped
                    keep_non_faces:bool=False, # with --verifier: keep what it rejects, marked "face": false
@@ -383,7 +384,7 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
             from mask_recog.verify import load_verifier  # step 7d, a later module
             verifier = load_verifier(opts.verifier)
         gates = dict(min_face=opts.min_face, verifier=verifier, keep_rejected=opts.keep_non_faces)
-        tracker = Tracker(camera=opts.camera or input, threshold=classifier_threshold(clf), crops_dir=opts.best_crops) if events or detect_every > 1 else None
+        tracker = Tracker(camera=opts.camera or input, threshold=classifier_threshold(clf), crops_dir=opts.best_crops, alert=alert_labels(clf.classes, opts.alert)) if events or detect_every > 1 else None
         sink = _event_sink(opts, [tracker.camera] if tracker else [])
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-detect: {e}')
     stop = {'why': None}
@@ -472,7 +473,7 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
         if opts.verifier:
             from mask_recog.verify import load_verifier  # step 7d, a later module
             verifier = load_verifier(opts.verifier)
-        trackers = {n: Tracker(camera=n, threshold=classifier_threshold(clf), crops_dir=opts.best_crops) for n in names} if events or detect_every > 1 else None
+        trackers = {n: Tracker(camera=n, threshold=classifier_threshold(clf), crops_dir=opts.best_crops, alert=alert_labels(clf.classes, opts.alert)) for n in names} if events or detect_every > 1 else None
         sink = _event_sink(opts, names)
     except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-detect: {e}')
     done, faces_n, failed, stop = dict.fromkeys(names, 0), dict.fromkeys(names, 0), set(), None

@@ -16,8 +16,8 @@ from .detectors import box_iou, as_bgr, unix_now, VIDEO_EXTS
 from .detect import annotate
 
 # %% auto #0
-__all__ = ['SHARP_HALF', 'EVENT_KEYS', 'CHANGE_EVENTS', 'DETECT_EVERY', 'BoxKalman', 'associate', 'sharpness', 'Track', 'Tracker',
-           'label_flips', 'annotate_tracks', 'pan_frames', 'write_video']
+__all__ = ['SHARP_HALF', 'EVENT_KEYS', 'CHANGE_EVENTS', 'ALERT_LABELS', 'DETECT_EVERY', 'BoxKalman', 'associate', 'sharpness',
+           'Track', 'alert_labels', 'Tracker', 'label_flips', 'annotate_tracks', 'pan_frames', 'write_video']
 
 # %% ../nbs/07a_track.ipynb #4ebac496
 class BoxKalman:
@@ -111,6 +111,7 @@ class Track:
         self.first_time = self.last_time = time  # the clock when first and last seen
         self.first_pos = self.last_pos = pos     # the positions then: durations are their differences
         self.prob = self.label = None      # smoothed prob_with_mask; the decided label (None until decided)
+        self.probs = None                  # a model of more than two classes: the smoothed `{class: p}`
         self.seen, self.missed, self.streak, self.started = 0, 0, 0, False  # frames matched; missed in a row; frames in a row for a change; decided
         self.best = self.best_crop = None  # the best view: `{frame, time, pos, score, sharpness, box}` and its BGR crop (when frames are given)
         self.best_q, self.saved_q = -1., None
@@ -121,8 +122,18 @@ class Track:
         return f"Track({self.id}, {self.label or 'undecided'}, prob {p}, seen {self.seen}, missed {self.missed})"
 
 # %% ../nbs/07a_track.ipynb #75c2d31e
-EVENT_KEYS = ('event', 'camera', 'track', 'time', 'pos', 'frame', 'label', 'prob_with_mask', 'box', 'seen_frames', 'first_seen', 'duration_s')  # in every event
-CHANGE_EVENTS = {'with_mask': 'mask_on', 'without_mask': 'mask_off'}  # the event a change of a track's label to each label makes
+EVENT_KEYS = ('event', 'camera', 'track', 'time', 'pos', 'frame', 'label', 'prob_with_mask', 'box', 'seen_frames', 'first_seen', 'duration_s', 'alert')  # in every event (then `probs` with more than two classes, `best` when it ends)
+CHANGE_EVENTS = {'with_mask': 'mask_on', 'without_mask': 'mask_off', 'mask_incorrect': 'mask_incorrect'}  # the event a change of a track's label to each label makes
+ALERT_LABELS = ('without_mask', 'mask_incorrect')  # the labels that alert by default: no mask, or a mask below the nose (those a model has)
+
+def alert_labels(classes:list|tuple, # the model's classes (`Classifier.classes`)
+                 alert:str|list|tuple|None=None # labels that alert, a list or comma-separated ('without_mask,mask_incorrect'); None: `ALERT_LABELS` the model has
+                )->tuple:
+    "The labels whose events alert: `alert` checked against `classes` (a `ValueError` names an unknown one), else `ALERT_LABELS` that `classes` holds"
+    if alert is None: return tuple(c for c in ALERT_LABELS if c in classes)
+    want = [a.strip() for a in alert.split(',')] if isinstance(alert, str) else [str(a) for a in alert]
+    if bad := [a for a in want if a not in classes]: raise ValueError(f"alert label {', '.join(map(repr, bad))}: the model's classes are {', '.join(classes)}")
+    return tuple(dict.fromkeys(a for a in want if a))
 
 def _face_box(f, k:int)->list:
     try: b = [float(v) for v in f['box']]
@@ -134,7 +145,7 @@ class Tracker:
     "Links the faces `detect` finds in successive frames of one stream into tracks, decides each track's label with hysteresis, and reports events"
     def __init__(self, camera:str='0', # the stream's name, copied into every event
                  threshold:float=0.5, # the classifier's threshold (`Classifier.threshold`): a new track's label is decided on it
-                 band:float=0.1, # hysteresis: a decided label changes only past threshold ± band ...
+                 band:float=0.1, # hysteresis: a decided label changes only past threshold ± band (more than two classes: when another class's smoothed probability passes the label's by `band`) ...
                  min_frames:int=3, # ... for this many frames in a row; a new track is decided after this many frames
                  alpha:float=0.3, # weight of each new frame in the smoothed prob_with_mask (1: no smoothing)
                  max_missed:int=10, # processed frames (`update` calls) a track coasts without a face before it ends
@@ -143,7 +154,8 @@ class Tracker:
                  fps:float=25., # frame rate, for the positions of frames given without one (`pos=None`)
                  crops_dir:str|Path|None=None, # where to write each track's best view as a JPEG (None: nowhere)
                  enter:float|None=None, # smoothed prob at or above which a track puts its mask on (default: threshold + band)
-                 leave:float|None=None # ... below which it takes it off (default: threshold − band)
+                 leave:float|None=None, # ... below which it takes it off (default: threshold − band)
+                 alert:tuple=ALERT_LABELS # labels whose `started` and change events carry `alert: true` (`alert_labels`)
                 ):
         enter = min(threshold + band, 1.) if enter is None else float(enter)
         leave = max(threshold - band, 0.) if leave is None else float(leave)
@@ -155,6 +167,7 @@ class Tracker:
         self.camera, self.threshold, self.enter, self.leave = str(camera), float(threshold), enter, leave
         self.min_frames, self.alpha, self.max_missed, self.iou, self.max_dist, self.fps = int(min_frames), float(alpha), int(max_missed), iou, max_dist, float(fps)
         self.crops_dir = Path(crops_dir).expanduser() if crops_dir is not None else None
+        self.alert = tuple(alert)
         self.crop_errors = 0  # crops that could not be written (reported once on stderr)
         self.tracks, self.next_id, self.index = [], 1, None
         self.detected, self.ended = None, False  # the last frame `update` was given; whether a track ended there
@@ -207,21 +220,30 @@ class Tracker:
         t.seen, t.missed, t.box, t.last_index, t.last_time, t.last_pos, t.score = t.seen + 1, 0, _ibox(face['box']), index, time, pos, face.get('score')
         p = face.get('prob_with_mask')
         if p is not None: t.prob = float(p) if t.prob is None else self.alpha * float(p) + (1 - self.alpha) * t.prob
+        if q := face.get('probs'): t.probs = {c: float(v) for c, v in q.items()} if t.probs is None else {c: self.alpha * float(v) + (1 - self.alpha) * t.probs.get(c, 0.) for c, v in q.items()}
         self._best(t, face, index, time, pos, frame)
         return self._decide(t, index, time, pos)
 
     def _decide(self, t:Track, index:int, time:float, pos:float)->list[dict]:
         if not t.started:
             if t.seen < self.min_frames: return []
-            t.started, t.label = True, None if t.prob is None else 'with_mask' if t.prob >= self.threshold else 'without_mask'
+            t.started, t.label = True, self._label(t)
             return [self._event('started', t, index, time, pos)]
         if t.prob is None or t.label is None: return []
-        want = ('without_mask' if t.label == 'with_mask' and t.prob < self.leave else
-                'with_mask' if t.label == 'without_mask' and t.prob >= self.enter else None)
+        if t.probs:  # more than two classes: the most probable one, once it passes the label's by `band`
+            top = max(t.probs, key=t.probs.get)
+            want = top if top != t.label and t.probs[top] - t.probs.get(t.label, 0.) >= self.enter - self.threshold else None
+        else: want = ('without_mask' if t.label == 'with_mask' and t.prob < self.leave else
+                      'with_mask' if t.label == 'without_mask' and t.prob >= self.enter else None)
         t.streak = t.streak + 1 if want else 0
         if t.streak < self.min_frames: return []
         t.label, t.streak = want, 0
         return [self._event(CHANGE_EVENTS[want], t, index, time, pos)]
+
+    def _label(self, t:Track)->str|None:
+        "The label a track's smoothed probabilities stand for now: argmax of `probs` (more than two classes), else `prob` at the threshold"
+        if t.probs: return max(t.probs, key=t.probs.get)
+        return None if t.prob is None else 'with_mask' if t.prob >= self.threshold else 'without_mask'
 
     def _end(self, t:Track)->list[dict]:
         if not t.started: return []  # seen too briefly to have been reported
@@ -244,6 +266,8 @@ class Tracker:
         e = {'event': kind, 'camera': self.camera, 'track': t.id, 'time': _t(time), 'pos': _t(pos), 'frame': int(index), 'label': t.label,
              'prob_with_mask': None if t.prob is None else round(t.prob, 4), 'box': t.box, 'seen_frames': t.seen,
              'first_seen': _t(t.first_time), 'duration_s': _t(pos - t.first_pos)}
+        e['alert'] = kind != 'ended' and t.label in self.alert  # a face that starts with, or changes to, a label that alerts
+        if t.probs: e['probs'] = {c: round(v, 4) for c, v in t.probs.items()}
         if kind == 'ended': e['best'] = dict(t.best)
         if self.crops_dir is not None and kind in ('started', 'ended'): e['crop'] = self._save_crop(t)
         return e
@@ -321,7 +345,7 @@ def predict(self:Tracker, index:int|None=None, # the frame's index in the stream
         if t.missed or x1 <= x0 or y1 <= y0: continue  # not found at the last detection, or moved out of the frame
         p = None if t.prob is None else round(t.prob, 4)
         faces.append({'box': [x0, y0, x1 - x0, y1 - y0], 'landmarks': None, 'score': t.score,
-                      'label': None if p is None else 'with_mask' if t.prob >= self.threshold else 'without_mask', 'prob_with_mask': p,
+                      'label': self._label(t), 'prob_with_mask': p, **({'probs': {c: round(v, 4) for c, v in t.probs.items()}} if t.probs else {}),
                       'track': t.id, 'track_label': t.label, 'track_prob': p, 'tracked': True})
     return faces
 

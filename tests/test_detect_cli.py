@@ -223,3 +223,13 @@ def test_events_only_with_progress(cli, sample_pan, model_dir, env):
     assert bar[0].startswith('frames: 0.00% [0/30 ') and bar[-1].startswith('frames: 100.00% [30/30 '), r.stderr
     status = [l for l in r.stderr.splitlines() if l.startswith('status: ')]
     assert status and all(re.fullmatch(r'status: \d+ frames processed, [\d.]+ frames/s, \d+ faces, \d+ open tracks', l) for l in status), r.stderr
+
+def test_alert_labels(cli, sample_pan, model_dir, env):
+    "--alert: which labels' events carry \"alert\": true (default: without_mask, the one alerting class a two-class model has); a label the model lacks is refused, naming its classes"
+    for flag, alerting in (([], {'without_mask'}), (['--alert', 'with_mask,without_mask'], {'with_mask', 'without_mask'})):
+        r = run(cli, '--model', model_dir, sample_pan, '--events-only', '--status-every', 0, *flag, env=env)
+        assert r.returncode == 0, r.stderr
+        recs = records(r.stdout)
+        assert recs and [e['alert'] for e in recs] == [e['event'] != 'ended' and e['label'] in alerting for e in recs], (flag, recs)
+    r = run(cli, '--model', model_dir, sample_pan, '--events', '--alert', 'mask_incorrect', env=env)
+    assert r.returncode == 1 and "alert label 'mask_incorrect': the model's classes are with_mask, without_mask" in r.stderr, r.stderr
