@@ -123,7 +123,7 @@ def tables(out:dict, best:str|None, n_photos:int)->list:
     from _record import table
     cmd = lambda r: f"`mask-recog-train PREPARED{'-2' if r == 'two' else ''} --arch resnet18 --size 64 --epochs 12 --bs 64 --lr 0.002 --no-pretrained{'' if r == 'two' else ' --rare ' + r}`"
     name = lambda r: 'two classes' if r == 'two' else f'three, rare={r}'
-    n = out[next(iter(out))]['crops']['n']
+    n = max(o['crops']['n'] for o in out.values())  # every face of the split (the two-class model leaves out mask_incorrect's)
     rows = [[name(r), pct(o['valid']['balanced_accuracy']), *[pct(o['crops']['recall'].get(c)) for c in CLASS_ORDER], pct(o['crops']['precision'].get('mask_incorrect')),
              pct(o['crops']['balanced_accuracy']), cmd(r)] for r, o in out.items()]
     t = [table(f'Crops of the test split of face-mask-853 ({n} faces{", of which the two-class model scores those of its classes" if "two" in out else ""}): recall and precision in %',

@@ -42,11 +42,13 @@ def predict_rows(model_dir:str|Path, # a model folder from `train`
                  rows:pd.DataFrame, # rows with `file` (from `eval_rows`)
                  bs:int=64, # batch size
                  device:str|None=None, # cuda, mps or cpu (default: best available)
-                 progress:bool=False # show a progress bar of the images on stderr
+                 progress:bool=False, # show a progress bar of the images on stderr
+                every:bool=False # every class's probability, `(n, k)`, instead of `with_mask`'s alone
                 )->np.ndarray:
-    "Probability of `with_mask` for every row"
+    "Probability of `with_mask` for every row (with `every`: of each of the model's classes)"
     model, meta = load_model(model_dir, best_device(device))
-    return image_probs(list(rows.file), meta, model, bs, progress=progress)[:, 0]
+    P = image_probs(list(rows.file), meta, model, bs, progress=progress)
+    return P if every else P[:, 0]
 
 # %% ../nbs/05_evaluate.ipynb #70553177
 def source_table(res:dict # from `evaluate`

@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 from fastcore.script import call_parse
 from .core import *
 from .data import load_split
-from .metrics import binary_metrics
+from .metrics import binary_metrics, class_metrics
 from .model import read_meta, BadModel, MODEL_JSON
 from .evaluate import predict_rows, held_out_scenes, SCENE_KINDS
 from .detect import evaluate_detection, load_detector, load_classifier
@@ -35,22 +35,23 @@ def crop_scores(model_dir:str|Path, # a model folder from `train`
                 device:str|None=None, # cuda, mps or cpu (default: the best available)
                 progress:bool=False # show a progress bar of the crops on stderr
                )->dict:
-    "Balanced accuracy and the rest of `binary_metrics` on `data`'s test split per source and on its held-out scene crops; rows the model trained on are dropped and counted"
+    "Balanced accuracy and the rest of `class_metrics` on `data`'s test split per source and on its held-out scene crops; rows the model trained on are dropped and counted, and so are faces of a class the model does not have"
     meta = read_meta(model_dir)
-    seen, thr = _trained_on(meta), float(meta.get('threshold', .5))
+    seen, thr, classes = _trained_on(meta), float(meta.get('threshold', .5)), list(meta['classes'])
     test = load_split(data, 'test')
     if 'source' not in test: test = test.assign(source=Path(data).name)
     sets = {f'{s} test': test[test.source == s] for s in pd.unique(test.source)}
     scenes = held_out_scenes(data)
     for s in pd.unique(scenes.get('source', pd.Series(dtype=str))): sets[f'{s} held-out crops'] = scenes[scenes.source == s]
-    kept = {name: rows[~rows.sha256.isin(seen)].reset_index(drop=True) for name, rows in sets.items()}
+    kept = {name: rows[~rows.sha256.isin(seen) & rows.label.isin(classes)].reset_index(drop=True) for name, rows in sets.items()}
     files = pd.unique(pd.concat([r.file for r in kept.values()])) if kept else []
-    prob = dict(zip(files, predict_rows(model_dir, pd.DataFrame({'file': files}), device=device, progress=progress))) if len(files) else {}  # one model load, each crop once
+    prob = dict(zip(files, predict_rows(model_dir, pd.DataFrame({'file': files}), device=device, progress=progress, every=True))) if len(files) else {}  # one model load, each crop once
     out = {}
     for name, rows in kept.items():
         if not len(rows): continue
-        p, y = np.array([prob[f] for f in rows.file]), np.array([CLASSES.index(l) for l in rows.label])
-        out[name] = dict(binary_metrics(p, y, thr), dropped_as_trained=len(sets[name]) - len(rows))
+        P, y = np.array([prob[f] for f in rows.file]), np.array([classes.index(l) for l in rows.label])
+        other = int((~sets[name].label.isin(classes)).sum())  # faces of a class the model does not have (a two-class model on face-mask-853's mask_incorrect)
+        out[name] = dict(class_metrics(P, y, classes, thr), dropped_as_trained=len(sets[name]) - len(rows) - other, **({'not_scored': other} if other else {}))
     return out
 
 # %% ../nbs/07b_scorecard.ipynb #10e57b4a

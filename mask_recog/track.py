@@ -167,7 +167,7 @@ class Tracker:
         self.camera, self.threshold, self.enter, self.leave = str(camera), float(threshold), enter, leave
         self.min_frames, self.alpha, self.max_missed, self.iou, self.max_dist, self.fps = int(min_frames), float(alpha), int(max_missed), iou, max_dist, float(fps)
         self.crops_dir = Path(crops_dir).expanduser() if crops_dir is not None else None
-        self.alert = tuple(alert)
+        self.alert, self.band = tuple(alert), float(band)
         self.crop_errors = 0  # crops that could not be written (reported once on stderr)
         self.tracks, self.next_id, self.index = [], 1, None
         self.detected, self.ended = None, False  # the last frame `update` was given; whether a track ended there
@@ -232,7 +232,7 @@ class Tracker:
         if t.prob is None or t.label is None: return []
         if t.probs:  # more than two classes: the most probable one, once it passes the label's by `band`
             top = max(t.probs, key=t.probs.get)
-            want = top if top != t.label and t.probs[top] - t.probs.get(t.label, 0.) >= self.enter - self.threshold else None
+            want = top if top != t.label and t.probs[top] - t.probs.get(t.label, 0.) >= self.band else None
         else: want = ('without_mask' if t.label == 'with_mask' and t.prob < self.leave else
                       'with_mask' if t.label == 'without_mask' and t.prob >= self.enter else None)
         t.streak = t.streak + 1 if want else 0
