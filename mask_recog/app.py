@@ -29,7 +29,7 @@ FORMATS = {b'\xff\xd8\xff': 'JPEG', b'\x89PNG\r\n\x1a\n': 'PNG', b'GIF87a': 'GIF
            b'II*\x00': 'TIFF', b'MM\x00*': 'TIFF'}  # leading bytes of the formats the app decodes (WebP: see `sniff_format`)
 KINDS = 'JPEG, PNG, WebP, BMP, GIF or TIFF'
 
-class UploadError(ValueError):
+class UploadError(MaskRecogError, ValueError):
     "An upload the app refuses: `status` is the HTTP status, the message says why"
     def __init__(self, status:int, msg:str): super().__init__(msg); self.status = status
 

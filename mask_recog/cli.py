@@ -38,8 +38,7 @@ def prepare_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or 
     from mask_recog.data import prepare, face_source, default_out, note_summary  # after the flags are parsed: --help needs none of it
     sources = list(source) or [face_source(None, quick=False)]
     out = Path(out) if out else default_out(sources)
-    try: df = prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, cache_side, max_dist, workers=workers or None)
-    except (FileNotFoundError, PermissionError, ValueError, DownloadError, CannotWrite) as e: raise SystemExit(f'mask-recog-prepare: {e}')
+    with cli_errors('mask-recog-prepare'): prepare(sources if len(sources) > 1 else sources[0], out, valid_pct, test_pct, seed, cache_side, max_dist, workers=workers or None)
     rep = json.loads((Path(out)/'report.json').read_text())
     print(f"{rep['rows']} rows from {rep['files']} files in {rep['elapsed_s']} s ({rep['reused_files']} reused)")
     print('status:', rep['status'])
@@ -81,12 +80,10 @@ def train_cli(data:str, # a mask-recog-prepare output folder
              ):
     "Train a mask classifier on DATA; writes model.pkl, model.safetensors, model.json, history.csv, lr_find.png, metrics.json"
     if stream not in ('auto', 'yes', 'no'): raise SystemExit(f'mask-recog-train: --stream {stream}: yes, no or auto')  # before anything heavy loads
-    from mask_recog.train import train
-    from mask_recog.model import PretrainedUnavailable  # after the flags are parsed: --help needs none of it
+    from mask_recog.train import train  # after the flags are parsed: --help needs none of it
     out = out or f'data/models/{arch}-{size}'
-    try: res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
+    with cli_errors('mask-recog-train'): res = train(data, out, arch, size, epochs, lr, bs, seed, not no_pretrained, weights, limit=limit, device=best_device(device),
                     framing=framing, progressive=progressive, small_size=small_size, stream={'yes': True, 'no': False}.get(stream, 'auto'), rare=rare)
-    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-train: {e}')
     if res['meta']['processes'] > 1 and int(os.environ.get('RANK') or 0): return  # several processes (step 3b): the main one reports
     v, t = res['valid']['at_0.5'], res['valid']['at_threshold']
     print(f"valid: accuracy {v['accuracy']:.4f} at 0.5, balanced accuracy {t['balanced_accuracy']:.4f} at threshold {t['threshold']:.3f} "
@@ -110,8 +107,7 @@ def evaluate_cli(data:str, # prepared folder (its test split), class-folder tree
     if cam < 0: raise SystemExit(f'mask-recog-evaluate: --cam {cam}: give the number of wrong (and of correct) predictions to show, 0 for none')
     for i, d in enumerate([data] + [e for e in (extra or '').split(',') if e]):
         o = Path(out)/(Path(d.rstrip('/')).name if i else '') if out else None
-        try: r = evaluate(model, d, o, device, split=split if i == 0 else 'test', cam=cam, progress=True)
-        except (FileNotFoundError, ValueError, CannotWrite) as e: raise SystemExit(f'mask-recog-evaluate: {e}')
+        with cli_errors('mask-recog-evaluate'): r = evaluate(model, d, o, device, split=split if i == 0 else 'test', cam=cam, progress=True)
         print(f"{r['name']}: n={r['n']} accuracy {r['accuracy']:.4f} balanced {r['balanced_accuracy']:.4f} "
               f"AUC {r['roc_auc'] if r['roc_auc'] is None else round(r['roc_auc'], 4)} at threshold {r['threshold']:.3f} "
               f"(at 0.5: {r['at_05']['accuracy']:.4f}); wrote {o or Path(model)/'eval'/Path(d.rstrip('/')).name}")
@@ -130,12 +126,10 @@ def run_cli(*source:str, # folders, YOLO/VOC sets, kaggle:OWNER/DATASET, or http
             **kwargs # the recipe's flags, as `mask-recog-train` takes them
            ):
     "The whole series: prepare SOURCE (several are merged), lr_find, train, evaluate; everything lands in OUT with run.json"
-    from mask_recog.run import run
-    from mask_recog.model import PretrainedUnavailable  # after the flags are parsed: --help needs none of it
+    from mask_recog.run import run  # after the flags are parsed: --help needs none of it
     if not source: raise SystemExit('mask-recog-run: name at least one SOURCE')
-    try: rec = run(list(source) if len(source) > 1 else source[0], out, seed=seed, pretrained=not kwargs.pop('no_pretrained', False), valid_pct=valid_pct, test_pct=test_pct,
+    with cli_errors('mask-recog-run'): rec = run(list(source) if len(source) > 1 else source[0], out, seed=seed, pretrained=not kwargs.pop('no_pretrained', False), valid_pct=valid_pct, test_pct=test_pct,
                    extra=[e for e in (extra or '').split(',') if e], **kwargs)
-    except (PretrainedUnavailable, FileNotFoundError, FileExistsError, PermissionError, ValueError, DownloadError, CannotWrite) as e: raise SystemExit(f'mask-recog-run: {e}')
     for k, r in rec['results'].items():
         print(f"{k}: accuracy {r['accuracy']:.4f}, balanced accuracy {r['balanced_accuracy']:.4f} (n={r['n']})")
     print(f"steps {rec['steps']}; wrote {out}/run.json")
@@ -155,12 +149,11 @@ def predict_cli(*inputs:str, # image files, folders (searched recursively) or gl
     "Classify images: one JSON line per image, {path, label, prob_with_mask} or {path, error}; exit status 0 when every input was classified, 1 when any failed"
     from mask_recog.inference import Classifier, expand_inputs  # after the flags are parsed: --help needs none of it
     if not inputs: raise SystemExit('mask-recog-predict: no INPUT given (files, folders or globs)')
-    try:
+    with cli_errors('mask-recog-predict'):
         if int8 or backend == 'onnx': clf = Classifier(model or released_model(), 'onnx', int8, device, bs, threshold)
         else:
             clf = load_classifier(model, backend, precision, device)
             clf.bs, clf.threshold = bs, clf.threshold if threshold is None else float(threshold)
-    except (FileNotFoundError, ValueError, RuntimeError, CannotWrite) as e: raise SystemExit(f'mask-recog-predict: {e}')
     todo, n_ok = expand_inputs(inputs), 0
     for s in range(0, len(todo), bs):
         chunk = todo[s:s + bs]
@@ -187,8 +180,7 @@ def export_cli(model:str=None, # the model folder written by training (model.jso
     "Export a trained model for deployment: MODEL/model.onnx (ONNX Runtime, checked against PyTorch) and, with --int8, MODEL/model.int8.onnx"
     from mask_recog.inference import export_onnx  # after the flags are parsed: --help needs none of it
     if not model: raise SystemExit('mask-recog-export: name the trained model folder with --model')
-    try: rep = export_onnx(model, int8=int8, data=data, opset=opset)
-    except (FileNotFoundError, ValueError, RuntimeError, CannotWrite) as e: raise SystemExit(f'mask-recog-export: {e}')
+    with cli_errors('mask-recog-export'): rep = export_onnx(model, int8=int8, data=data, opset=opset)
     print(f"wrote {rep['onnx']} (opset {rep['opset']}); ONNX Runtime vs PyTorch on {rep['parity_images']} images: max |Δprob| {rep['parity_max_abs_diff']:.2g}")
     if int8:
         print(f"wrote {rep['int8']}; test accuracy fp32 {rep['accuracy_fp32']:.4f}, int8 {rep['accuracy_int8']:.4f} "
@@ -203,8 +195,7 @@ def detect_cli(*input:str, # an image, a folder of images, a video file, a camer
                version:VERSION_FLAG=False, # print mask_recog's version and exit
                **kwargs):
     "Find faces and classify them as with_mask / without_mask: one JSON line per frame on stdout ({source, frame, time, pos, faces} or {…, error}; `time` the Unix time it was read, `pos` seconds into the input), progress on stderr; exit status 1 when an image failed or the input could not be read"
-    try: detect_options(**kwargs)  # the flags, checked before anything is read or loaded
-    except ValueError as e: raise SystemExit(f'mask-recog-detect: {e}')
+    with cli_errors('mask-recog-detect'): detect_options(**kwargs)  # the flags, checked before anything is read or loaded
     if not input: raise SystemExit('mask-recog-detect: name an INPUT (or several videos, cameras and streams)')
     sleep_idle_threads()  # before torch loads, for one input and for several
     return detect_input(model, input[0], **kwargs) if len(input) == 1 else detect_streams(model, list(input), **kwargs)
@@ -223,12 +214,11 @@ def calibrate_cli(scenes:str, # a labelled scene set: YOLO (images/…, labels/�
     "Fit how a labelled scene set draws face boxes relative to the detector's, for `mask-recog-detect --calibration`; the photos done counted on stderr"
     from mask_recog.detect import evaluate_detection, fit_box_calibration  # after the flags are parsed: --help needs none of it
     log = log_stderr
-    try:
+    with cli_errors('mask-recog-calibrate'):
         det = load_detector(detector, log)
         clf = load_classifier(model, device=device, log=log) if model else None
         r = evaluate_detection(scenes, det, clf, splits=tuple(s for s in split.split(',') if s) or None, progress=True)
         cal = fit_box_calibration(r['records'], iou)
-    except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-calibrate: {e}')
     for s in r['skipped']: log(f'skipped {s}')
     cal['fitted_on'] = {'scenes': str(scenes), 'splits': split, 'photos': r['images'], 'detector': r['detector'], 'classifier': r['classifier'], 'iou': iou}
     save_json(cal, out)
@@ -247,19 +237,17 @@ def scorecard_cli(model:str=None, # model folders from mask-recog-train, comma-s
                  ):
     "Score each model of --model on DATA's test split per source, its held-out scene crops and end to end on the held-out scene photos; print one table (the crops and photos done counted on stderr)"
     from mask_recog.scorecard import Remembered, scorecard, scorecard_table, markdown_table
-    from mask_recog.model import read_meta, BadModel, MODEL_JSON  # after the flags are parsed: --help needs none of it
+    from mask_recog.model import read_meta, MODEL_JSON  # after the flags are parsed: --help needs none of it
     models = [m for m in (model or '').split(',') if m]
     if not models: raise SystemExit('mask-recog-scorecard: name at least one model folder (--model A or --model A,B)')
     todo = {}
     for m in models:  # every argument checked before the slow part starts
         if not (Path(m)/MODEL_JSON).exists(): raise SystemExit(f'mask-recog-scorecard: {m}: no model.json: not a model folder')
-        try: meta = read_meta(m)
-        except BadModel as e: raise SystemExit(f'mask-recog-scorecard: {e}')
+        with cli_errors('mask-recog-scorecard'): meta = read_meta(m)
         d = data or meta.get('data')
         if not d or not (Path(d)/'manifest.csv').exists(): raise SystemExit(f'mask-recog-scorecard: {m}: its training data {d} is not here: name a prepared folder with --data')
         todo[Path(m).parent.name if Path(m).name == 'model' else Path(m).name] = (m, d)
-    try: det = Remembered(load_detector())  # the photos are detected once for all models
-    except (FileNotFoundError, ValueError, DownloadError, CannotWrite) as e: raise SystemExit(f'mask-recog-scorecard: {e}')
+    with cli_errors('mask-recog-scorecard'): det = Remembered(load_detector())  # the photos are detected once for all models
     cards = {}
     for k, (m, d) in todo.items():
         if len(todo) > 1: log_stderr(f'{k}:')  # whose bars follow
@@ -284,10 +272,9 @@ def verifier_cli(scenes:str, # a labelled scene set with train and valid photos:
                 ):
     "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones (the photos done counted on stderr)"
     from mask_recog.verify import build_verifier  # after the flags are parsed: --help needs none of it
-    try:
+    with cli_errors('mask-recog-verifier'):
         ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr, progress=True)
         dest = ver.save(out)
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-verifier: {e}')
     print(json.dumps({'verifier': str(dest), 'threshold': ver.threshold, **{k: ver.meta[k] for k in ('trained_on', 'checked_on') if k in ver.meta}}), flush=True)
 
 # %% ../nbs/10_cli.ipynb #df0c666e
@@ -314,5 +301,4 @@ def serve_cli(model:str=None, # a model folder (mask-recog-train's, exported or 
     if wait_s < 0: raise SystemExit(f'mask-recog-serve: --wait-s {wait_s:g}: must be 0 or more')
     if not 0 <= port <= 65535: raise SystemExit(f'mask-recog-serve: --port {port}: must be 0 to 65535')
     sleep_idle_threads()  # before torch loads
-    try: serve(model, port, host, detector, max_mb, device, False, allowed_hosts, api_docs, max_mp, jobs, wait_s, max_side)
-    except (FileNotFoundError, ValueError, RuntimeError, OSError, DownloadError, ImportError) as e: raise SystemExit(f'mask-recog-serve: {e}')
+    with cli_errors('mask-recog-serve', OSError): serve(model, port, host, detector, max_mb, device, False, allowed_hosts, api_docs, max_mp, jobs, wait_s, max_side)

@@ -14,13 +14,39 @@ from fastcore.script import store_true
 from . import __version__
 
 # %% auto #0
-__all__ = ['CLASSES', 'CLASS_ORDER', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG', 'RELEASED', 'WRITE_ERRNOS',
-           'SPACE_ERRNOS', 'WRITE_ONLY_ERRNOS', 'STALE_AGE', 'EXTRACT_LIMITS', 'class_order', 'env_path', 'cache_home',
-           'dataset_path', 'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr',
-           'sleep_idle_threads', 'sample_path', 'released_model', 'export_library', 'current_umask', 'free_space', 'mb',
-           'CannotWrite', 'writing', 'check_space', 'clean_stale', 'atomic_write', 'save_json', 'exchange',
-           'replace_folder', 'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError',
-           'ArchiveTooLarge', 'safe_extract', 'release_memory']
+__all__ = ['USER_ERRORS', 'SETTINGS', 'CLASSES', 'CLASS_ORDER', 'QUICK_VAR', 'TRAIN_DEFAULTS', 'QUICK_RECIPE', 'VERSION_FLAG',
+           'RELEASED', 'WRITE_ERRNOS', 'SPACE_ERRNOS', 'WRITE_ONLY_ERRNOS', 'STALE_AGE', 'EXTRACT_LIMITS',
+           'MaskRecogError', 'cli_errors', 'setting', 'class_order', 'env_path', 'cache_home', 'dataset_path',
+           'quick_run', 'in_colab', 'project_root', 'work_dir', 'best_device', 'log_stderr', 'sleep_idle_threads',
+           'sample_path', 'released_model', 'export_library', 'current_umask', 'free_space', 'mb', 'CannotWrite',
+           'writing', 'check_space', 'clean_stale', 'atomic_write', 'save_json', 'exchange', 'replace_folder',
+           'sha256_bytes', 'sha256_file', 'DownloadError', 'download', 'UnsafeArchiveError', 'ArchiveTooLarge',
+           'safe_extract', 'release_memory']
+
+# %% ../nbs/00_core.ipynb #8afff806
+class MaskRecogError(Exception):
+    "The root of mask_recog's own errors (each also keeps its standard base: `ValueError`, `RuntimeError`, `OSError`); the message names the file, the problem and the fix"
+
+# %% ../nbs/00_core.ipynb #80a3b070
+USER_ERRORS = (MaskRecogError, FileNotFoundError, FileExistsError, PermissionError, ValueError, RuntimeError, ImportError)  # what a command reports in one line (exit status 1), not as a traceback
+
+@contextlib.contextmanager
+def cli_errors(command:str, # the command's name, e.g. 'mask-recog-train', which starts the line
+               *more:type # other exception classes the command reports so (e.g. `OSError` for a port in use)
+              ):
+    "Turn a `USER_ERRORS` (or `more`) raised in the block into `SystemExit('COMMAND: message')`: one line on stderr, exit status 1"
+    try: yield
+    except (*USER_ERRORS, *more) as e: raise SystemExit(f'{command}: {e}') from None
+
+# %% ../nbs/00_core.ipynb #83ebb16f
+SETTINGS = ('MASK_RECOG_HOME', 'MASK_RECOG_MODELS', 'MASK_RECOG_DATA', 'MASK_RECOG_WORK', 'MASK_RECOG_QUICK', 'MASK_RECOG_SOURCE', 'MASK_RECOG_SCENES',
+            'MASK_RECOG_MAX_EXTRACT_BYTES', 'MASK_RECOG_MQTT_PASSWORD')  # every environment variable mask_recog reads (the table above), each read by `setting` alone
+
+def setting(var:str # a name of `SETTINGS`
+           )->str|None:
+    "The value of the environment variable `var`, or None when it is unset or empty; a name that is not in `SETTINGS` is a `KeyError`"
+    if var not in SETTINGS: raise KeyError(f"{var}: not a mask_recog setting (those are {', '.join(SETTINGS)})")
+    return os.environ.get(var) or None
 
 # %% ../nbs/00_core.ipynb #6cdcd1a2
 CLASSES = ('with_mask', 'without_mask')  # a two-class model's labels, in order: every model trained before classes came from the data
@@ -32,11 +58,11 @@ def class_order(labels # labels as a dataset holds them, with repeats, e.g. a ma
     have = set(labels)
     return tuple(c for c in CLASS_ORDER if c in have) + tuple(sorted(have - set(CLASS_ORDER)))
 
-def env_path(var:str, # environment variable to read
+def env_path(var:str, # a setting (`SETTINGS`), e.g. 'MASK_RECOG_DATA'
              default:str|Path|None=None # used when `var` is unset or empty
             )->Path|None:
-    "Path from environment variable `var`, else `default` (`~` expanded)"
-    v = os.environ.get(var) or default
+    "Path from the setting `var` (`setting`), else `default` (`~` expanded)"
+    v = setting(var) or default
     return None if v is None else Path(v).expanduser()
 
 # %% ../nbs/00_core.ipynb #ede204f7
@@ -74,7 +100,7 @@ QUICK_VAR = 'MASK_RECOG_QUICK'  # environment variable that forces a quick (1) o
 
 def quick_run()->bool:
     "Whether this is a quick run: `$MASK_RECOG_QUICK` when set, else whether `nbdev-test` is running the notebook"
-    v = os.environ.get(QUICK_VAR, '').strip().lower()
+    v = (setting(QUICK_VAR) or '').strip().lower()
     if v: return v not in ('0', 'false', 'no', 'off')
     return bool(os.environ.get('IN_TEST'))
 
@@ -179,7 +205,7 @@ def mb(n:int # bytes
     return f'{n / 2**20:,.1f} MB'
 
 # %% ../nbs/00_core.ipynb #649f4f5b
-class CannotWrite(OSError):
+class CannotWrite(MaskRecogError, OSError):
     "A write that failed for a reason of the place written to (`WRITE_ERRNOS`), not of any input: names the folder, the error and the fix"
     def __init__(self, folder:str|Path, # where the write went
                  err:int, # the error number, a key of `WRITE_ERRNOS`
@@ -343,7 +369,7 @@ def sha256_file(path:str|Path, # file to hash
     return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #e5140f21
-class DownloadError(RuntimeError): "A download failed or its checksum did not match"
+class DownloadError(MaskRecogError, RuntimeError): "A download failed or its checksum did not match"
 
 def download(url:str, # http(s) or file URL
              dest:str|Path|None=None, # file to write; default: `cache_home()/downloads/<name from url>`
@@ -390,7 +416,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
 # %% ../nbs/00_core.ipynb #07875b8a
-class UnsafeArchiveError(ValueError): "An archive member would be written outside the target folder"
+class UnsafeArchiveError(MaskRecogError, ValueError): "An archive member would be written outside the target folder"
 
 def _check_member(archive, name, dest:Path):
     target = (dest/name).resolve()
@@ -404,7 +430,7 @@ EXTRACT_LIMITS = dict(max_bytes=8 << 30, # total uncompressed bytes (8 GiB); `$M
 class ArchiveTooLarge(UnsafeArchiveError): "An archive would expand beyond the extraction limits (a zip or tar bomb)"
 
 def _limits(max_bytes, max_files, max_ratio):
-    env = os.environ.get('MASK_RECOG_MAX_EXTRACT_BYTES')
+    env = setting('MASK_RECOG_MAX_EXTRACT_BYTES')
     mb = max_bytes if max_bytes is not None else int(env) if env else EXTRACT_LIMITS['max_bytes']
     return mb, max_files or EXTRACT_LIMITS['max_files'], max_ratio or EXTRACT_LIMITS['max_ratio']
 

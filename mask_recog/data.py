@@ -245,7 +245,7 @@ def face_source(source:str|Path|None=None, # a folder, archive, `kaggle:OWNER/DA
                )->str|Path:
     "The face dataset to use: `source`, else `$MASK_RECOG_SOURCE`, else `$MASK_RECOG_DATA/face-mask-4k`, else the sample (quick) or `DEFAULT_SOURCE`"
     if source: return source
-    if os.environ.get(SOURCE_VAR): return os.environ[SOURCE_VAR]
+    if setting(SOURCE_VAR): return setting(SOURCE_VAR)
     if (p := dataset_path('face-mask-4k')) is not None: return p
     return sample_path('faces') if (quick_run() if quick is None else quick) else DEFAULT_SOURCE
 
@@ -300,7 +300,7 @@ def scene_source(source:str|Path|None=None, # a folder, archive, `kaggle:OWNER/D
                 )->str|Path:
     "The scene set to use: `source`, else `$MASK_RECOG_SCENES`, else `$MASK_RECOG_DATA/mask-scenes-571`, else composites of the sample (quick) or `DEFAULT_SCENES`"
     if source: return source
-    if os.environ.get(SCENES_VAR): return os.environ[SCENES_VAR]
+    if setting(SCENES_VAR): return setting(SCENES_VAR)
     if (p := dataset_path('mask-scenes-571')) is not None: return p
     if quick_run() if quick is None else quick: return make_scenes(sample_path('faces'), cache_home()/'sample-scenes')
     return DEFAULT_SCENES

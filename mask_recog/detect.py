@@ -16,21 +16,19 @@ from fastcore.meta import delegates
 from .core import *
 from .progress import show_progress
 from .images import BadImage, load_rgb
-from .groups import MAX_DIST, near_pairs, phash_pair, UnionFind
+from .groups import MAX_DIST, SPLITS, near_pairs, phash_pair, UnionFind  # SPLITS: test, valid, train (step 0c's one definition)
 from .data import scan_yolo, scan_voc, source_kind
 from .preprocess import CROP_MARGIN, crop_box, face_crops  # face_crops also for users: `from mask_recog.detect import face_crops` keeps working
 from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE  # also for users: `from mask_recog.detect import load_detector, read_bgr` keeps working
 
 # %% auto #0
-__all__ = ['SPLITS', 'MIN_FACE', 'FACE_KEYS', 'COLORS', 'LABEL_TEXT', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',
+__all__ = ['MIN_FACE', 'FACE_KEYS', 'COLORS', 'LABEL_TEXT', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',
            'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'face_text', 'annotate',
            'match_boxes', 'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections',
            'false_alarm_grid', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups',
            'leak_free_photos', 'crossfit_calibration']
 
 # %% ../nbs/07_detect.ipynb #314b6969
-SPLITS = ('train', 'valid', 'test')
-
 def scan_scenes(scenes_dir:str|Path # a labelled scene set: YOLO (e.g. mask-scenes-571) or PASCAL VOC
                )->tuple[list[dict], list[str]]:
     "Items `{path, label, box}` for every labelled face of a YOLO or VOC scene set (`scan_yolo`, `scan_voc`), and notes on what was skipped"
@@ -234,7 +232,6 @@ def annotate(frame:np.ndarray, # BGR uint8 (h, w, 3)
     for f in faces:
         x, y, w, h = f['box']; c = COLORS.get(f.get('label'), COLORS[None])
         cv2.rectangle(im, (x, y), (x + w - 1, y + h - 1), c, t)
-        p = f.get('prob_with_mask')
         txt = face_text(f)
         (tw, th), base = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, fs, 1)
         ty = y - 3 if y - th - 6 >= 0 else min(H - 3, y + h + th + 3)

@@ -34,7 +34,7 @@ def to_rgb(im:Image.Image # an opened image of any mode (16-bit, float, palette,
 
 
 # %% ../nbs/00b_images.ipynb #223c2c89
-class BadImage(ValueError): "A file that cannot be used as an image; the message is the reason"
+class BadImage(MaskRecogError, ValueError): "A file that cannot be used as an image; the message is the reason"
 
 # %% ../nbs/00b_images.ipynb #605ef7d0
 MAX_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs

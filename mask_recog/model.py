@@ -45,7 +45,7 @@ def get_arch(name:str # e.g. 'resnet34', 'resnet18', 'xresnet18', 'efficientnet_
     raise ValueError(f"unknown architecture {name!r}: use a torchvision classification model ({', '.join(known[:12])}, …) or xresnet18/34/50")
 
 # %% ../nbs/02b_model.ipynb #67afabf6
-class PretrainedUnavailable(RuntimeError): "ImageNet weights could not be downloaded"
+class PretrainedUnavailable(MaskRecogError, RuntimeError): "ImageNet weights could not be downloaded"
 
 def _load_tv_weights(arch, name:str, path)->nn.Module:
     "A torchvision model `arch` holding the state dict at `path`"
@@ -148,7 +148,7 @@ def make_learner(dls, # fastai `DataLoaders` (e.g. `tensor_dls`); `dls.c` classe
     return learn
 
 # %% ../nbs/02b_model.ipynb #1821b942
-class BadModel(ValueError):
+class BadModel(MaskRecogError, ValueError):
     "A model folder that cannot be used as it is: the message names the file at fault, the problem and the fix"
     def __init__(self, file:str|Path, # the file at fault
                  problem:str # what is wrong with it, and what to do

@@ -34,7 +34,7 @@ def parse_mqtt_url(url:str # mqtt://[USER[:PASSWORD]@]HOST[:PORT][/PREFIX], or m
     prefix = u.path.strip('/') or 'mask_recog'
     if set(prefix) & set('+#') or '#' in url: raise ValueError(f"--mqtt {url}: the topic prefix may not hold MQTT wildcards (+, #)")
     return AttrDict(host=u.hostname, port=port, tls=u.scheme == 'mqtts', prefix=prefix, username=unquote(u.username) if u.username else None,
-                    password=unquote(u.password) if u.password else os.environ.get('MASK_RECOG_MQTT_PASSWORD'))
+                    password=unquote(u.password) if u.password else setting('MASK_RECOG_MQTT_PASSWORD'))
 
 # %% ../nbs/07e_mqtt.ipynb #fc572d27
 def camera_topic(camera:str # a camera's name, as events carry it (an index, a file, a URL…)

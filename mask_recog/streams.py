@@ -370,7 +370,7 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
     # Before PyTorch loads: its OpenMP threads sleep between frames instead of spinning, which would take the cores
     # from YuNet and ONNX Runtime (and, on a shared machine, made classification 10-20 times slower here)
     sleep_idle_threads()  # before torch loads
-    try:
+    with cli_errors('mask-recog-detect'):
         opts = detect_options(**kwargs)
         reader = FrameReader(input, retries=opts.retries, log=log_stderr)
         output = DetectOutput(opts.out, reader.kind, input)
@@ -386,7 +386,6 @@ def detect_input(model_dir:str|None, # classifier model folder (model.json + mod
         gates = dict(min_face=opts.min_face, verifier=verifier, keep_rejected=opts.keep_non_faces)
         tracker = Tracker(camera=opts.camera or input, threshold=classifier_threshold(clf), crops_dir=opts.best_crops, alert=alert_labels(clf.classes, opts.alert)) if events or detect_every > 1 else None
         sink = _event_sink(opts, [tracker.camera] if tracker else [])
-    except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-detect: {e}')
     stop = {'why': None}
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
     n_read = n_done = n_faces = n_bad = 0; faces, err = [], None
@@ -456,7 +455,7 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
                    inputs:list, # video files, camera indexes, stream URLs
                    **kwargs)->int|None:
     "`mask-recog-detect` on several inputs in one process (`out`: a folder, one video per input): JSON lines per frame (and events; with `events_only` the events alone) of each, named by `camera`; 1 when an input failed"
-    try:
+    with cli_errors('mask-recog-detect'):
         opts = detect_options(**kwargs)
         out, events, verifier = opts.out, opts.events, None
         names = unique_names(opts.camera.split(',') if opts.camera else [str(s) for s in inputs])
@@ -475,7 +474,6 @@ def detect_streams(model_dir:str, # classifier model folder, as for `mask-recog-
             verifier = load_verifier(opts.verifier)
         trackers = {n: Tracker(camera=n, threshold=classifier_threshold(clf), crops_dir=opts.best_crops, alert=alert_labels(clf.classes, opts.alert)) for n in names} if events or detect_every > 1 else None
         sink = _event_sink(opts, names)
-    except (FileNotFoundError, ValueError, RuntimeError, DownloadError, ImportError, CannotWrite) as e: raise SystemExit(f'mask-recog-detect: {e}')
     done, faces_n, failed, stop = dict.fromkeys(names, 0), dict.fromkeys(names, 0), set(), None
     old = _signals({signal.SIGTERM: _interrupt, signal.SIGINT: signal.default_int_handler})
     t0 = t_log = time.perf_counter()

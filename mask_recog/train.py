@@ -40,7 +40,7 @@ from .distributed import world_size, distributed_state, alone, unsharded, from_m
 MIN_PER_CLASS = 4  # images of each class needed in train and in valid: fewer can neither teach a class nor measure it (the shipped sample has 8-9 per class in valid, 5 at limit=32)
 TRAIN_COLS = ('label', 'split', 'cache')  # the manifest columns training reads
 
-class UntrainableData(ValueError): "A prepared dataset no classifier can be trained on; the message names the file, the problem and the fix"
+class UntrainableData(MaskRecogError, ValueError): "A prepared dataset no classifier can be trained on; the message names the file, the problem and the fix"
 
 # %% ../nbs/04_train.ipynb #b5108300
 def _limited(n:dict, limit:int|None)->dict:
