@@ -27,7 +27,7 @@ from mask_recog.train import train, versions, model_matches
 from mask_recog.model import load_model
 from mask_recog.evaluate import plot_confusion, cam_set, plot_cam
 from mask_recog.evaluate import evaluate
-from mask_recog.detect import detect, load_classifier, read_bgr, match_boxes, scan_scenes, face_box
+from mask_recog.detect import detect, load_classifier, read_bgr, match_boxes, scan_scenes, face_box, _shrunk_by
 from mask_recog.detectors import load_detector
 
 SPLIT = dict(valid_pct=0.2, test_pct=0.3)  # photo groups held out: with prepare's default 10% for test, the set's test split holds 4 of its 123 mask_incorrect faces
@@ -62,7 +62,7 @@ def end_to_end(scenes:Path, photos:list, model:Path, det, iou:float=0.3)->dict:
     unmatched = dict.fromkeys(clf.classes, 0); said = dict.fromkeys(clf.classes, 0)
     for p in photos:
         fr = read_bgr(scenes/p); h, w = fr.shape[:2]
-        with __import__('PIL.Image').Image.open(scenes/p) as im: s = max(h, w) / max(im.size)
+        s = _shrunk_by(scenes/p, fr)  # VOC boxes are in the file's pixels: scaled as `evaluate_detection` scales them
         t = [(it['label'], [v * s for v in face_box(it['box'], w, h)]) for it in truth[p]]
         faces = detect(fr, det, clf)
         m = match_boxes([b for _, b in t], [f['box'] for f in faces], iou)

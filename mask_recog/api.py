@@ -14,7 +14,7 @@ from .core import *
 from .images import BadImage
 from .data import IMG_EXTS
 from .detectors import FrameReader, load_detector, read_bgr, as_bgr
-from .detect import detect, annotate, load_classifier, load_calibration, classifier_threshold, Face, MIN_FACE
+from .detect import detect, annotate, load_classifier, load_calibration, classifier_threshold, label_prob, Face, MIN_FACE
 from .track import Tracker, annotate_tracks, alert_labels, ALERT_LABELS
 from .streams import watch, detect_every_for
 
@@ -41,7 +41,7 @@ class Results:
     def __iter__(self): return iter(self.faces)
     def __getitem__(self, i): return self.faces[i]
     def __repr__(self):
-        what = ', '.join(f"{f.label} {f.probs[f.label] if f.probs else f.prob_with_mask if f.label == 'with_mask' else 1 - f.prob_with_mask:.0%}" if f.label else f'face {f.score:.2f}' for f in self.faces)
+        what = ', '.join(f"{f.label} {label_prob(f.to_dict()):.0%}" if f.label else f'face {f.score:.2f}' for f in self.faces)
         return f"Results({Path(str(self.source)).name if self.source else None}{'' if not self.frame else f' frame {self.frame}'}: {len(self)} face{'s' * (len(self) != 1)}{': ' + what if what else ''})"
 
 # %% ../nbs/09_api.ipynb #f172de4d

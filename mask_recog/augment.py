@@ -370,12 +370,13 @@ def split_tensors(data:str|Path, # a `mask-recog-prepare` output folder
                   split:str, # 'train', 'valid' or 'test'
                   size:int=224, # side of the square images
                   cache_size:int|None=None, # see `fit_image` (default: the prepare run's cache side, `cache_side_of(data)`)
-                  limit:int|None=None # at most this many rows (a seeded, stratified sample), for quick runs
+                  limit:int|None=None, # at most this many rows (a seeded, stratified sample), for quick runs
+                  classes:tuple|None=None # the label order (default: `data_classes(data)`)
                  )->tuple[torch.Tensor, torch.Tensor]:
     "Images and labels of one split of a prepared dataset, as tensors"
     df = split_rows(data, split, limit)
     cache_size = cache_size or cache_side_of(data)
-    classes = data_classes(data)
+    classes = classes or data_classes(data)
     y = torch.tensor([classes.index(l) for l in df.label], dtype=torch.long)
     return load_images(df.file.tolist(), size, cache_size), y
 
@@ -403,13 +404,14 @@ def tensor_dls(data:str|Path, # a `mask-recog-prepare` output folder
               )->DataLoaders:
     "fastai `DataLoaders` of train and valid `TensorLoader`s over the decoded images of `data`"
     bs_rank = shard_bs(bs, world)
-    xt, yt = split_tensors(data, 'train', size, limit=limit)
-    xv, yv = split_tensors(data, 'valid', size, limit=valid_limit(limit))
+    classes = data_classes(data)  # read once: the label order of both splits and the loaders' vocab
+    xt, yt = split_tensors(data, 'train', size, limit=limit, classes=classes)
+    xv, yv = split_tensors(data, 'valid', size, limit=valid_limit(limit), classes=classes)
     augs = BatchAug(framing=framing) if augs is None else augs
     trn = TensorLoader(xt, yt, bs_rank, shuffle=True, drop_last=len(xt) > bs, augs=augs, device=device, seed=seed, channels_last=channels_last, rank=rank, world=world)
     val = TensorLoader(xv, yv, bs * 2, device=device, channels_last=channels_last)
     dls = DataLoaders(trn, val, path=data, device=trn.device)
-    dls.vocab = list(data_classes(data)); dls.c = len(dls.vocab)
+    dls.vocab, dls.c = list(classes), len(classes)
     return dls
 
 # %% ../nbs/02_augment.ipynb #a8cd6713

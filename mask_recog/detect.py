@@ -23,10 +23,10 @@ from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE 
 
 # %% auto #0
 __all__ = ['MIN_FACE', 'FACE_KEYS', 'COLORS', 'LABEL_TEXT', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',
-           'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'face_text', 'annotate',
-           'match_boxes', 'score_detections', 'evaluate_detection', 'detection_table', 'unmatched_detections',
-           'false_alarm_grid', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration', 'photo_groups',
-           'leak_free_photos', 'crossfit_calibration']
+           'classifier_threshold', 'detect_batch', 'detect', 'load_classifier', 'Face', 'label_prob', 'face_text',
+           'annotate', 'match_boxes', 'score_detections', 'evaluate_detection', 'detection_table',
+           'unmatched_detections', 'false_alarm_grid', 'fit_box_calibration', 'calibrate_boxes', 'load_calibration',
+           'photo_groups', 'leak_free_photos', 'crossfit_calibration']
 
 # %% ../nbs/07_detect.ipynb #314b6969
 def scan_scenes(scenes_dir:str|Path # a labelled scene set: YOLO (e.g. mask-scenes-571) or PASCAL VOC
@@ -213,12 +213,15 @@ class Face:
 COLORS = {'with_mask': (40, 170, 40), 'without_mask': (40, 40, 220), 'mask_incorrect': (170, 40, 170), None: (0, 140, 255)}  # BGR box colours by label
 LABEL_TEXT = {'with_mask': 'mask', 'without_mask': 'no mask', 'mask_incorrect': 'mask incorrect'}  # how a label is written on a picture
 
+def label_prob(f:dict # a classified face, as `detect` gives it
+              )->float:
+    "The model's probability of the face's label: from `probs` (more than two classes), else from `prob_with_mask`"
+    return f['probs'][f['label']] if f.get('probs') else f['prob_with_mask'] if f['label'] == 'with_mask' else 1 - f['prob_with_mask']
+
 def face_text(f:dict # a face, as `detect` gives it
              )->str:
     "What is written on a face: its label and the model's probability of it ('mask 97%', 'no mask 88%'), else the detector's score"
-    if not f.get('label'): return f"face {f['score']:.2f}"
-    p = f['probs'][f['label']] if f.get('probs') else f['prob_with_mask'] if f['label'] == 'with_mask' else 1 - f['prob_with_mask']
-    return f"{LABEL_TEXT.get(f['label'], f['label'])} {p:.0%}"
+    return f"{LABEL_TEXT.get(f['label'], f['label'])} {label_prob(f):.0%}" if f.get('label') else f"face {f['score']:.2f}"
 
 def annotate(frame:np.ndarray, # BGR uint8 (h, w, 3)
              faces:list, # `detect`'s output

@@ -45,13 +45,14 @@ def image_file(data:str|Path, # a `mask-recog-prepare` output folder
                split:str, # 'train', 'valid' or 'test'
                size:int=224, # side of the square images
                limit:int|None=None, # at most this many rows (the seeded sample `split_rows` draws)
-               chunk:int=512 # images decoded at a time (bounds the memory of building it)
+               chunk:int=512, # images decoded at a time (bounds the memory of building it)
+               classes:tuple|None=None # the label order (default: `data_classes(data)`)
               )->tuple[Path, torch.Tensor]:
     "The split's images decoded once into a `uint8` `.npy` file `(n, 3, size, size)` in `data/images/`, and their labels; built when missing, atomically"
     data, df = Path(data), split_rows(data, split, limit)
     sha = sha256_file(data/'manifest.csv')[:12]
     dest = data/'images'/f"{split}-{size}px-{sha}{f'-limit{limit}' if limit else ''}.npy"
-    classes = data_classes(data)
+    classes = classes or data_classes(data)
     y = torch.tensor([classes.index(l) for l in df.label], dtype=torch.long)
     if dest.exists():
         shape, _, whole = npy_layout(dest)
@@ -149,14 +150,15 @@ def disk_dls(data:str|Path, # a `mask-recog-prepare` output folder
              world:int=1 # processes training together: each reads `bs / world` rows of every batch, its share of the training rows
             )->DataLoaders:
     "`tensor_dls` with the images left on disk: `DataLoaders` of train and valid `DiskLoader`s over the `image_file`s of `data`"
-    ft, yt = image_file(data, 'train', size, limit)
-    fv, yv = image_file(data, 'valid', size, valid_limit(limit))
+    classes = data_classes(data)  # read once: the label order of both splits and the loaders' vocab
+    ft, yt = image_file(data, 'train', size, limit, classes=classes)
+    fv, yv = image_file(data, 'valid', size, valid_limit(limit), classes=classes)
     trn = DiskLoader(ft, yt, shard_bs(bs, world), shuffle=True, drop_last=len(yt) > bs, augs=BatchAug(framing=framing) if augs is None else augs,
                      device=device, seed=seed, channels_last=channels_last, rank=rank, world=world)
     val = DiskLoader(fv, yv, bs * 2, device=device, channels_last=channels_last)
     trn.source, val.source = (data, 'train', limit), (data, 'valid', valid_limit(limit))
     dls = DataLoaders(trn, val, path=data, device=trn.device)
-    dls.vocab = list(data_classes(data)); dls.c = len(dls.vocab)
+    dls.vocab, dls.c = list(classes), len(classes)
     return dls
 
 # %% ../nbs/02c_disk.ipynb #59434db5

@@ -23,6 +23,16 @@ def roc_auc(score:np.ndarray, # higher means more likely positive
     if np.isnan(score).any(): return float('nan')
     return float(roc_auc_score(pos, score))
 
+# %% ../nbs/03a_metrics.ipynb #e94af7ec
+def _by_class(cm:np.ndarray, classes:list|tuple, auc:float|None, macro:bool=False)->dict:
+    "Balanced accuracy, per-class precision / recall / F1 (and their mean, `macro`), the ROC AUC `auc` and the confusion dict of a confusion matrix (rows: true, columns: predicted)"
+    tp, k = np.diag(cm), len(classes)
+    prec, rec = [dict(zip(classes, np.divide(tp, d, out=np.zeros(k), where=d > 0).tolist())) for d in (cm.sum(0), cm.sum(1))]  # 0 where nothing was said / there is nothing to find
+    f1 = {c: 2 * prec[c] * rec[c] / (prec[c] + rec[c]) if prec[c] + rec[c] else 0. for c in classes}
+    return dict(balanced_accuracy=float(np.mean([rec[c] for c in classes])), precision=prec, recall=rec, f1=f1,
+                **({'macro_f1': float(np.mean(list(f1.values())))} if macro else {}), roc_auc=auc,
+                confusion={t: {q: int(cm[i, j]) for j, q in enumerate(classes)} for i, t in enumerate(classes)})
+
 # %% ../nbs/03a_metrics.ipynb #0ad8ccb4
 def binary_metrics(p:np.ndarray, # probability of `with_mask`, one per image
                    y:np.ndarray, # true class index (0 = with_mask, 1 = without_mask)
@@ -32,12 +42,7 @@ def binary_metrics(p:np.ndarray, # probability of `with_mask`, one per image
     p, y = np.asarray(p, float), np.asarray(y, int)
     pred = np.where(p >= threshold, 0, 1)
     cm = confusion_matrix(y, pred, labels=[0, 1]) if len(y) else np.zeros((2, 2), int)  # rows: true class; columns: predicted
-    tp = np.diag(cm)
-    prec, rec = [dict(zip(CLASSES, np.divide(tp, d, out=np.zeros(2), where=d > 0).tolist())) for d in (cm.sum(0), cm.sum(1))]  # 0 where nothing was said / there is nothing to find
-    f1 = {c: 2 * prec[c] * rec[c] / (prec[c] + rec[c]) if prec[c] + rec[c] else 0. for c in CLASSES}
-    return dict(n=int(len(y)), threshold=float(threshold), accuracy=float((pred == y).mean()) if len(y) else 0.,
-                balanced_accuracy=float(np.mean([rec[c] for c in CLASSES])), precision=prec, recall=rec, f1=f1,
-                roc_auc=roc_auc(p, y == 0), confusion={t: {q: int(cm[i, j]) for j, q in enumerate(CLASSES)} for i, t in enumerate(CLASSES)})
+    return dict(n=int(len(y)), threshold=float(threshold), accuracy=float((pred == y).mean()) if len(y) else 0., **_by_class(cm, CLASSES, roc_auc(p, y == 0)))
 
 # %% ../nbs/03a_metrics.ipynb #9c7ce12d
 def balanced_accuracies(p:np.ndarray, # probabilities of `with_mask`
@@ -80,12 +85,8 @@ def class_metrics(P:np.ndarray, # `(n, k)` probabilities of `classes`
     if len(classes) == 2: return binary_metrics(P[:, 0], y, threshold)
     k, pred = len(classes), decide(P)
     cm = confusion_matrix(y, pred, labels=list(range(k))) if len(y) else np.zeros((k, k), int)
-    tp = np.diag(cm)
-    prec, rec = [dict(zip(classes, np.divide(tp, d, out=np.zeros(k), where=d > 0).tolist())) for d in (cm.sum(0), cm.sum(1))]
-    f1 = {c: 2 * prec[c] * rec[c] / (prec[c] + rec[c]) if prec[c] + rec[c] else 0. for c in classes}
     return dict(n=int(len(y)), threshold=None, rule='argmax', accuracy=float((pred == y).mean()) if len(y) else 0.,
-                balanced_accuracy=float(np.mean([rec[c] for c in classes])), precision=prec, recall=rec, f1=f1, macro_f1=float(np.mean(list(f1.values()))),
-                roc_auc=roc_auc(P[:, 0], y == 0), confusion={t: {q: int(cm[i, j]) for j, q in enumerate(classes)} for i, t in enumerate(classes)})
+                **_by_class(cm, classes, roc_auc(P[:, 0], y == 0), macro=True))
 
 # %% ../nbs/03a_metrics.ipynb #a4932032
 def source_metrics(rows:pd.DataFrame, # scored rows with `label` and `source`
