@@ -260,7 +260,7 @@ def scorecard_cli(model:str=None, # model folders from mask-recog-train, comma-s
 
 # %% ../nbs/10_cli.ipynb #c0d57866
 @call_parse
-def verifier_cli(scenes:str, # a labelled scene set with train and valid photos: YOLO (images/…, labels/…; e.g. mask-scenes-571) or PASCAL VOC
+def verifier_cli(*scenes:str, # labelled scene sets with train and valid photos, one per camera you have: YOLO (images/…, labels/…; e.g. mask-scenes-571) or PASCAL VOC (e.g. face-mask-853)
                  out:str='verifier', # folder to write: verifier.json + verifier.safetensors (replaced whole)
                  detector:str=None, # detector, as for mask-recog-detect (default: YuNet + the masked-face SSD)
                  epochs:int=15, # training passes
@@ -270,10 +270,11 @@ def verifier_cli(scenes:str, # a labelled scene set with train and valid photos:
                  seed:int=0, # training seed
                  version:VERSION_FLAG=False, # print mask_recog's version and exit
                 ):
-    "Train a face verifier for `mask-recog-detect --verifier` on a scene set's train photos, its threshold chosen on the valid ones (the photos done counted on stderr)"
+    "Train a face verifier for `mask-recog-detect --verifier` on the train photos of one or more scene sets, its threshold chosen on the valid ones of each (the photos done counted on stderr)"
     from mask_recog.verify import build_verifier  # after the flags are parsed: --help needs none of it
     with cli_errors('mask-recog-verifier'):
-        ver = build_verifier(scenes, load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr, progress=True)
+        if not scenes: raise ValueError('name at least one labelled scene set (e.g. mask-recog-verifier mask-scenes-571 face-mask-853)')
+        ver = build_verifier(list(scenes), load_detector(detector, log_stderr), epochs, threshold=threshold, max_loss=max_loss, min_face=min_face, seed=seed, log=log_stderr, progress=True)
         dest = ver.save(out)
     print(json.dumps({'verifier': str(dest), 'threshold': ver.threshold, **{k: ver.meta[k] for k in ('trained_on', 'checked_on') if k in ver.meta}}), flush=True)
 

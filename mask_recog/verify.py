@@ -252,35 +252,52 @@ def choose_face_threshold(p_faces:np.ndarray, # prob_face of detections that mat
     return float(ok[-1]) if ok else 0.0
 
 # %% ../nbs/07d_verify.ipynb #9b550c59
-def build_verifier(scenes_dir:str|Path, # a labelled scene set with train and valid photos (YOLO or VOC, see `scan_scenes`)
+def _checked(photos:int, matched:np.ndarray, unmatched:np.ndarray, threshold:float)->dict:
+    "What a verifier at `threshold` keeps of the matched detections of `photos` valid photos, and rejects of the unmatched"
+    return {'photos': photos, 'matched': len(matched), 'matched_kept': round(float((matched >= threshold).mean()), 4) if len(matched) else None,
+            'unmatched': len(unmatched), 'unmatched_rejected': round(float((unmatched < threshold).mean()), 4) if len(unmatched) else None}
+
+def build_verifier(scenes:str|Path|list, # a labelled scene set with train and valid photos (YOLO or VOC, see `scan_scenes`), or a list of them: one verifier for every camera they hold
                    detector=None, # frame → `(n, 15)` detections (default: `load_detector()`, as `mask-recog-detect` uses)
                    epochs:int=15, # training passes (`train_verifier`)
                    patches:int=6, # random non-face patches per train photo (`mine_crops`)
-                   threshold:float|None=None, # None: chosen on the valid photos (`choose_face_threshold`); else this one, still checked there
-                   max_loss:float=0.01, # largest share of the valid photos' matched detections the chosen threshold may drop
+                   threshold:float|None=None, # None: chosen on the valid photos (`choose_face_threshold`, on every set); else this one, still checked there
+                   max_loss:float=0.01, # largest share of each set's valid matched detections the chosen threshold may drop
                    min_face:int=MIN_FACE, # valid detections smaller than this are left out of the check, as `mask-recog-detect --min-face` drops them
                    seed:int=0, # training and patch seed
                    log=None, # called with a line per stage and per epoch (default: silent)
                    progress:bool=False # show progress bars of the photos mined and checked on stderr
                   )->Verifier:
-    "A `Verifier` trained on the train photos of `scenes_dir`; its threshold chosen (or checked) on the valid photos that copy no train photo"
-    scenes_dir, log = Path(scenes_dir).expanduser(), log or (lambda m: None)
+    "A `Verifier` trained on the train photos of every set in `scenes`; its threshold chosen (or checked) on each set's valid photos that copy no train photo"
+    sets, log = [Path(s).expanduser() for s in ([scenes] if isinstance(scenes, (str, Path)) else scenes)], log or (lambda m: None)
+    if not sets: raise ValueError('no scene set given: name at least one')
+    if len({s.resolve() for s in sets}) < len(sets): raise ValueError(f"a scene set is named twice in {', '.join(map(str, sets))}: name each once")
+    fit, check = {}, {}
+    for s in sets:
+        fit[s] = [p for p in sorted({it['path'] for it in scan_scenes(s)[0]}) if photo_split(p) == 'train']
+        check[s] = [p for p in leak_free_photos(s) if photo_split(p) == 'valid']
+        if not fit[s]: raise ValueError(f'{s}: no train photos to train a verifier on (photos in a train folder, or drawn by `photo_split`)')
+        if not check[s] and threshold is None: raise ValueError(f'{s}: no valid photo that copies no train photo, to choose the threshold on; give a threshold')
     detector = detector if detector is not None else load_detector(log=log)
-    photos = sorted({it['path'] for it in scan_scenes(scenes_dir)[0]})
-    fit = [p for p in photos if photo_split(p) == 'train']
-    check = [p for p in leak_free_photos(scenes_dir) if photo_split(p) == 'valid']
-    if not fit: raise ValueError(f'{scenes_dir}: no train photos to train a verifier on (photos in a train folder, or drawn by `photo_split`)')
-    if not check and threshold is None: raise ValueError(f'{scenes_dir}: no valid photo that copies no train photo, to choose the threshold on; give a threshold')
-    log(f'mining {len(fit)} train photos'); crops, is_face, _ = mine_crops(scenes_dir, fit, detector, patches, seed=seed, progress=progress)
+    mined = []
+    for s in sets: log(f'mining {len(fit[s])} train photos of {s.name}'); mined.append(mine_crops(s, fit[s], detector, patches, seed=seed, progress=progress)[:2])
+    crops, is_face = np.concatenate([c for c, _ in mined]), np.concatenate([f for _, f in mined])
     log(f'training on {len(crops)} crops ({is_face.sum()} faces)'); ver = train_verifier(crops, is_face, epochs=epochs, seed=seed, log=log)
-    meta = {'trained_on': {'scenes': scenes_dir.name, 'photos': len(fit), 'faces': int(is_face.sum()), 'not_faces': int((~is_face).sum())}}
-    given = threshold is not None
-    if check:
-        log(f'checking on {len(check)} valid photos'); hc, hf, hk = mine_crops(scenes_dir, check, detector, patches=0, min_face=min_face, progress=progress)
+    names = [s.name for s in sets]
+    meta = {'trained_on': {'scenes': names[0] if len(sets) == 1 else names, 'photos': sum(map(len, fit.values())), 'faces': int(is_face.sum()), 'not_faces': int((~is_face).sum())}}
+    held = {}  # set → prob_face of its valid detections that match a labelled face, and of those that match none
+    for s in (s for s in sets if check[s]):
+        log(f'checking on {len(check[s])} valid photos of {s.name}'); hc, hf, hk = mine_crops(s, check[s], detector, patches=0, min_face=min_face, progress=progress)
         p, det = ver(list(hc)), hk == 0
-        if threshold is None: threshold = choose_face_threshold(p[det & hf], max_loss)
-        meta['checked_on'] = {'photos': len(check), 'matched': int((det & hf).sum()), 'matched_kept': round(float((p[det & hf] >= threshold).mean()), 4) if (det & hf).any() else None,
-                              'unmatched': int((det & ~hf).sum()), 'unmatched_rejected': round(float((p[det & ~hf] < threshold).mean()), 4) if (det & ~hf).any() else None,
-                              'threshold_chosen': 'given' if given else f'keeps ≥ {1 - max_loss:.0%} of matched detections', 'max_loss': max_loss, 'min_face': min_face}
+        held[s] = p[det & hf], p[det & ~hf]
+    given = threshold is not None
+    if not given:
+        if (empty := [s for s, (m, _) in held.items() if not len(m)]): raise ValueError(f'{empty[0]}: no detection on its valid photos matches a labelled face, to choose the threshold on; give a threshold')
+        threshold = min(choose_face_threshold(m, max_loss) for m, _ in held.values())  # the highest that keeps enough on every set
+    if held:
+        meta['checked_on'] = {**_checked(sum(len(check[s]) for s in held), *(np.concatenate(x) for x in zip(*held.values())), threshold),
+                              'threshold_chosen': 'given' if given else f'keeps ≥ {1 - max_loss:.0%} of matched detections' + (' on every set' if len(held) > 1 else ''),
+                              'max_loss': max_loss, 'min_face': min_face}
+        if len(held) > 1: meta['checked_on']['sets'] = {s.name: _checked(len(check[s]), m, u, threshold) for s, (m, u) in held.items()}
     ver.meta.update(meta); ver.threshold = threshold
     return ver

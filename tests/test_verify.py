@@ -58,3 +58,20 @@ def test_detect_cli_drops_or_marks_non_faces(verifier_dir, tmp_path_factory):
     assert not at_head(kept) and all(f['face'] and f['prob_face'] >= 0.5 for f in kept)   # dropped by the verifier
     assert [f['box'] for f in marked] == [f['box'] for f in plain]                         # kept, marked
     assert [f['face'] for f in at_head(marked)] == [False]
+
+SCENES_853 = SCENES.parent/'face-mask-853' if SCENES is not None else None
+
+@pytest.mark.skipif(SCENES_853 is None or not SCENES_853.is_dir(), reason='needs face-mask-853 beside mask-scenes-571 in MASK_RECOG_DATA')
+def test_verifier_of_two_sets(tmp_path):
+    "Issue 27: `mask-recog-verifier A B` trains on both sets' train photos; its threshold keeps ≥ 99% of matched detections on the valid photos of each, reported per set"
+    import json, subprocess
+    from conftest import console_script
+    cli = console_script('mask-recog-verifier', 'mask_recog.cli', 'verifier_cli', tmp_path)
+    r = subprocess.run([*cli, str(SCENES), str(SCENES_853), '--out', str(tmp_path/'v')], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out, ver = json.loads(r.stdout.splitlines()[-1]), load_verifier(tmp_path/'v')
+    assert out['trained_on']['scenes'] == ver.meta['trained_on']['scenes'] == ['mask-scenes-571', 'face-mask-853']
+    sets = ver.meta['checked_on']['sets']
+    assert set(sets) == {'mask-scenes-571', 'face-mask-853'} and all(s['matched'] > 50 for s in sets.values()), sets
+    assert all(s['matched_kept'] >= 0.99 for s in sets.values()), sets  # on every set, not on the pooled photos alone
+    assert sum(s['photos'] for s in sets.values()) == ver.meta['checked_on']['photos']
