@@ -33,6 +33,22 @@ def summary(recs):
             'without unm .3': 100 * s[0.3]['alerts']['without_mask']['unmatched'], 'without unm .5': 100 * s[0.5]['alerts']['without_mask']['unmatched'],
             'n with': s[0.3]['alerts']['with_mask']['detections'], 'n without': s[0.3]['alerts']['without_mask']['detections']}
 
+def verifier_data(recs:list, kind:np.ndarray, clean:float=1.01, extra:bool=False)->tuple[list, np.ndarray]:
+    "`(rows of the crops, is_face)` as step 7d trains on them: detections matching a labelled face (IoU >= 0.3) and the labelled crops are faces; detections overlapping none (IoU < 0.1) and random patches (`kind` 2; with `extra`, looser detectors' finds, kind 3) are not"
+    use, is_face = [], []
+    for r in recs:
+        tb = np.array([b for _, b in r['truth']], float).reshape(-1, 4)
+        fb = np.array([f['box'] for f in r['faces']], float).reshape(-1, 4)
+        hit = set(match_boxes(tb, fb, 0.3).values())
+        mx = box_iou(fb, tb).max(1) if len(tb) and len(fb) else np.zeros(len(fb))
+        for j, f in enumerate(r['faces']):
+            if j in hit: use.append(f['crop']); is_face.append(True)
+            elif mx[j] < 0.1 and f['src']['yunet'] < clean: use.append(f['crop']); is_face.append(False)  # clean: YuNet's confident finds are likely faces the labels skip, not negatives
+        use += r['labelled_crops']; is_face += [True] * len(r['labelled_crops'])
+    use += list(np.nonzero(kind == 2)[0]); is_face += [False] * int((kind == 2).sum())
+    if extra: use += list(np.nonzero(kind == 3)[0]); is_face += [False] * int((kind == 3).sum())
+    return use, np.array(is_face)
+
 def ok(s, base, drop): return s['with f+c'] >= base['with f+c'] - drop - 1e-9 and s['without f+c'] >= base['without f+c'] - drop - 1e-9
 def cost(s): return s['without unm .3'] + s['with unm .3']
 
@@ -73,19 +89,7 @@ def main():
     log(f'best gates: {combo}')
 
     # --- the verifier, trained on train photos' crops
-    is_face, use = [], []
-    for r in tr:
-        tb = np.array([b for _, b in r['truth']], float).reshape(-1, 4)
-        fb = np.array([f['box'] for f in r['faces']], float).reshape(-1, 4)
-        hit = set(match_boxes(tb, fb, 0.3).values())
-        mx = box_iou(fb, tb).max(1) if len(tb) and len(fb) else np.zeros(len(fb))
-        for j, f in enumerate(r['faces']):
-            if j in hit: use.append(f['crop']); is_face.append(True)
-            elif mx[j] < 0.1 and f['src']['yunet'] < a.clean: use.append(f['crop']); is_face.append(False)  # --clean: YuNet's confident finds are likely faces the labels skip, not negatives
-        use += r['labelled_crops']; is_face += [True] * len(r['labelled_crops'])
-    use += list(np.nonzero(tr_kind == 2)[0]); is_face += [False] * int((tr_kind == 2).sum())
-    if a.extra: use += list(np.nonzero(tr_kind == 3)[0]); is_face += [False] * int((tr_kind == 3).sum())
-    is_face = np.array(is_face)
+    use, is_face = verifier_data(tr, tr_kind, a.clean, a.extra)
     n_neg_det = int((~is_face).sum() - (tr_kind == 2).sum() - (a.extra and (tr_kind == 3).sum()))
     log(f'verifier data: {is_face.sum()} faces, {n_neg_det} unmatched detections, {(tr_kind == 2).sum()} random patches' + (f', {(tr_kind == 3).sum()} looser detections' if a.extra else ''))
     t0 = time.time()

@@ -15,10 +15,10 @@ import sys, json, time, argparse
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
-from mask_recog.detect import match_boxes, box_iou, unmatched_detections, false_alarm_grid
+from mask_recog.detect import unmatched_detections, false_alarm_grid
 from mask_recog.verify import train_verifier, FACE_THRESHOLDS
 from gates import drop_ignored, summary, within, name_of
-from verify_measure import gated
+from verify_measure import gated, verifier_data
 
 DROP = 1.0  # most found-and-correct (points, per class, IoU 0.3, valid photos of every set) a verifier may cost: the issue's budget
 EPOCHS = 15  # the verifier's training passes, as `mask-recog-verifier`'s default
@@ -27,21 +27,6 @@ def load(f:str)->tuple:
     "`(records, crops, crop_kind)` as `verify_mine.py` wrote them to `f`"
     z = np.load(f)
     return json.loads(str(z['records'])), z['crops'], z['crop_kind']
-
-def verifier_data(recs:list, crops:np.ndarray, kind:np.ndarray)->tuple[np.ndarray, np.ndarray]:
-    "`(crops, is_face)` as step 7d trains on them: detections matching a labelled face and the labelled crops are faces; detections overlapping none (IoU < 0.1) and random patches are not"
-    use, face = [], []
-    for r in recs:
-        tb = np.array([b for _, b in r['truth']], float).reshape(-1, 4)
-        fb = np.array([f['box'] for f in r['faces']], float).reshape(-1, 4)
-        hit = set(match_boxes(tb, fb, 0.3).values())
-        near = box_iou(fb, tb).max(1) if len(tb) and len(fb) else np.zeros(len(fb))
-        for j, f in enumerate(r['faces']):
-            if j in hit: use.append(f['crop']); face.append(True)
-            elif near[j] < 0.1: use.append(f['crop']); face.append(False)
-        use += r['labelled_crops']; face += [True] * len(r['labelled_crops'])
-    patches = list(np.nonzero(kind == 2)[0])
-    return crops[use + patches], np.array(face + [False] * len(patches))
 
 def kept(recs:list, t:float)->list:
     "`recs` with only the detections the verifier scores at least `t`"
@@ -69,7 +54,8 @@ def main():
         n, scenes = spec.split('=', 1)
         recs, dropped = drop_ignored(held[n][0], scenes)
         held[n] = (recs, *held[n][1:]); log(f'{n}: {dropped} detections on faces of an ignored class left out')
-    data = {n: verifier_data(*train[n]) for n in train}
+    data = {}
+    for n, (recs, crops, kind) in train.items(): rows, y = verifier_data(recs, kind); data[n] = crops[rows], y
     for n, (c, y) in data.items(): log(f'{n} train photos: {int(y.sum())} face crops, {int((~y).sum())} non-face crops')
     fits = {f'{n} alone': [n] for n in train} | ({' + '.join(train): list(train)} if len(train) > 1 else {})
     gates = json.loads(Path(a.gates).read_text())['chosen'] if a.gates else None
