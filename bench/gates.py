@@ -16,7 +16,8 @@ import sys, json, argparse, itertools
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
-from mask_recog.detect import score_detections, face_box, box_iou, MIN_FACE
+from mask_recog.detectors import box_iou
+from mask_recog.detect import score_detections, face_box, MIN_FACE
 from mask_recog.data import scan_voc
 from mask_recog.verify import GATES_OFF
 from verify_measure import gated  # the same gates, applied as step 7d's measurement applies them
@@ -44,11 +45,12 @@ def drop_ignored(recs:list, scenes:str|Path)->tuple[list, int]:
     return out, n
 
 def summary(recs:list)->dict:
-    "Found-and-correct per class and the unmatched share of each said label, in %, at IoU 0.3"
+    "Found-and-correct per class and the unmatched share of each said label, in %, at IoU 0.3 (a setting that keeps no detection finds nothing: 0)"
     s = score_detections(recs, (0.3,))[0.3]
-    return {'with f+c': 100 * s['with_mask']['found_correct'], 'without f+c': 100 * s['without_mask']['found_correct'],
-            'with unm': 100 * s['alerts']['with_mask']['unmatched'], 'without unm': 100 * s['alerts']['without_mask']['unmatched'],
-            'n with': s['alerts']['with_mask']['detections'], 'n without': s['alerts']['without_mask']['detections'],
+    al = s['alerts'] or {c: {'detections': 0, 'unmatched': 0.} for c in ('with_mask', 'without_mask')}  # None: no detection is left to carry a label
+    return {'with f+c': 100 * (s['with_mask']['found_correct'] or 0.), 'without f+c': 100 * (s['without_mask']['found_correct'] or 0.),
+            'with unm': 100 * al['with_mask']['unmatched'], 'without unm': 100 * al['without_mask']['unmatched'],
+            'n with': al['with_mask']['detections'], 'n without': al['without_mask']['detections'],
             'faces with': s['with_mask']['faces'], 'faces without': s['without_mask']['faces']}
 
 def within(s:dict, base:dict, drop:float=DROP)->bool: return s['with f+c'] >= base['with f+c'] - drop - 1e-9 and s['without f+c'] >= base['without f+c'] - drop - 1e-9

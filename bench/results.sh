@@ -52,6 +52,12 @@ if want verify_sets; then step verify_sets
     [ -f "$WORK/mine_held$sfx.npz" ] || OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/$n" "$RELEASED" "$WORK/mine_held$sfx.npz" --splits valid,test; done
   OMP_NUM_THREADS=2 python bench/verify_sets.py mask-scenes-571="$WORK/mine_train.npz,$WORK/mine_held.npz" face-mask-853="$WORK/mine_train_853.npz,$WORK/mine_held_853.npz" \
     --ignore face-mask-853="$MASK_RECOG_DATA/face-mask-853" --gates $R/gates.json --grid face-mask-853="$MASK_RECOG_DATA/face-mask-853"=images/false_alarms_853.png --json $R/verify_sets.json; fi
+if want no_face; then step no_face
+  for n in mask-scenes-571 face-mask-853; do sfx=$([ $n = face-mask-853 ] && echo _853 || true)
+    [ -f "$WORK/mine_train$sfx.npz" ] || OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/$n" "$RELEASED" "$WORK/mine_train$sfx.npz" --splits train
+    [ -f "$WORK/mine_held$sfx.npz" ] || OMP_NUM_THREADS=1 python bench/verify_mine.py "$MASK_RECOG_DATA/$n" "$RELEASED" "$WORK/mine_held$sfx.npz" --splits valid,test; done
+  OMP_NUM_THREADS=2 python bench/no_face.py mask-scenes-571="$WORK/mine_train.npz,$WORK/mine_held.npz" face-mask-853="$WORK/mine_train_853.npz,$WORK/mine_held_853.npz" \
+    --ignore face-mask-853="$MASK_RECOG_DATA/face-mask-853" --json $R/no_face.json; fi
 if want rare_class; then step rare_class
   python bench/rare_class.py "$MASK_RECOG_DATA/face-mask-853" --work "$WORK/rare" --json $R/rare_class.json; fi
 if want hostile_load; then step hostile_load
