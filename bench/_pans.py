@@ -1,7 +1,8 @@
 "Shared by bench/stream_speed.py and bench/streams_speed.py: 640×480 videos panning across labelled photos of mask-scenes-571."
 import os, sys, tempfile
 from pathlib import Path
-from mask_recog.detect import scan_scenes, face_box, read_bgr
+from mask_recog.detectors import read_bgr
+from mask_recog.detect import scan_scenes, face_box
 from mask_recog.track import pan_frames, write_video
 
 FPS = 15.  # frames per second written in the videos

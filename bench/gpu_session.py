@@ -90,7 +90,8 @@ from mask_recog.train import train
 from mask_recog.evaluate import evaluate, eval_rows
 from mask_recog.model import load_model, to_batch
 from mask_recog.inference import Classifier
-from mask_recog.data import load_split, load_rgb
+from mask_recog.data import load_split
+from mask_recog.images import load_rgb
 from mask_recog.core import CLASSES
 from mask_recog.metrics import binary_metrics
 from PIL import Image

@@ -15,7 +15,7 @@ from pathlib import Path
 warnings.filterwarnings('ignore')
 import numpy as np, torch
 from mask_recog.core import CLASSES
-from mask_recog.data import load_rgb, IMG_EXTS
+from mask_recog.images import load_rgb, IMG_EXTS
 from mask_recog.model import build_model, save_model, load_model
 from mask_recog.inference import Classifier, export_onnx, quantize_onnx, native_bf16
 

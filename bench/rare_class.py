@@ -27,8 +27,8 @@ from mask_recog.train import train, versions, model_matches
 from mask_recog.model import load_model
 from mask_recog.evaluate import plot_confusion, cam_set, plot_cam
 from mask_recog.evaluate import evaluate
-from mask_recog.detect import detect, load_classifier, read_bgr, match_boxes, scan_scenes, face_box, _shrunk_by
-from mask_recog.detectors import load_detector
+from mask_recog.detect import detect, load_classifier, match_boxes, scan_scenes, face_box, _shrunk_by
+from mask_recog.detectors import load_detector, read_bgr
 
 SPLIT = dict(valid_pct=0.2, test_pct=0.3)  # photo groups held out: with prepare's default 10% for test, the set's test split holds 4 of its 123 mask_incorrect faces
 RECIPE = dict(arch='resnet18', size=64, epochs=12, bs=64, lr=2e-3, pretrained=False, seed=42)  # the CPU recipe at 64 px (the released model's is 96 px), one fixed lr for every run

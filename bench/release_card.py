@@ -30,7 +30,8 @@ from mask_recog.metrics import binary_metrics
 from mask_recog.evaluate import held_out_scenes
 from mask_recog.inference import Classifier, ONNX_FILE, INT8_FILE
 from mask_recog.model import WEIGHTS_FILE, read_meta
-from mask_recog.detect import evaluate_detection, score_detections, load_detector, photo_split
+from mask_recog.detectors import load_detector
+from mask_recog.detect import evaluate_detection, score_detections, photo_split
 from mask_recog.inference import as_rgb
 from mask_recog.scorecard import Remembered, scene_root
 from mask_recog.train import versions

@@ -30,7 +30,8 @@ a = p.parse_args()
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # as mask-recog-detect sets it
 from mask_recog.detectors import load_detector, FrameReader
-from mask_recog.detect import load_classifier, detect, match_boxes, face_crops
+from mask_recog.preprocess import face_crops
+from mask_recog.detect import load_classifier, detect, match_boxes
 from mask_recog.track import Tracker, DETECT_EVERY
 from _pans import scene_pans, remove, FPS
 from _record import Record, table

@@ -10,7 +10,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np, pandas as pd
 from mask_recog.core import CLASSES
-from mask_recog.detect import match_boxes, box_iou, score_detections, unmatched_detections, false_alarm_grid
+from mask_recog.detectors import box_iou
+from mask_recog.detect import match_boxes, score_detections, unmatched_detections, false_alarm_grid
 from mask_recog.verify import gate_faces, train_verifier, load_verifier, GATES_OFF
 
 DROP = 0.5  # most found-and-correct (points, per class, IoU 0.3, valid photos) one gate may cost

@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np, cv2
 from fastcore.basics import store_attr, patch
 from .core import *
-from .images import BadImage
-from .data import IMG_EXTS
+from .images import BadImage, IMG_EXTS
 from .detectors import FrameReader, load_detector, read_bgr, as_bgr
 from .detect import detect, annotate, load_classifier, load_calibration, classifier_threshold, label_prob, Face, MIN_FACE
 from .track import Tracker, annotate_tracks, alert_labels, ALERT_LABELS

@@ -11,14 +11,12 @@ __all__ = ['MAX_BYTES', 'MAX_UPLOAD_PIXELS', 'FORMATS', 'KINDS', 'PAGE', 'LOOPBA
            'colab_url', 'Demo', 'serve']
 
 # %% ../nbs/08_app.ipynb #921ad9f1
-import os, re, sys, io, time, math, errno, base64, socket, asyncio, threading, collections
+import os, sys, time, math, errno, base64, socket, asyncio, threading, collections
 from pathlib import Path
 from urllib.parse import urlsplit
 import numpy as np, cv2
-from PIL import Image
-from fastcore.script import call_parse
 from .core import *
-from .data import BadImage, load_rgb, claimed_pixels, IMG_EXTS
+from .images import BadImage, load_rgb, claimed_pixels, IMG_EXTS
 from .detectors import MAX_FRAME_SIDE, load_detector
 from .detect import load_classifier, detect, annotate, Face, MIN_FACE
 

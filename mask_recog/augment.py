@@ -130,7 +130,7 @@ class BatchAug:
 
     def camera(self, x:torch.Tensor, u:torch.Tensor)->torch.Tensor:
         "A cheap camera's blur, sensor noise and JPEG re-encode, each on the images whose draw is under its probability"
-        c, (n, _, h, w) = FRAMING_COLS, x.shape
+        c, (_, _, h, w) = FRAMING_COLS, x.shape
         on = (u[:, [c['blur'], c['noise'], c['jpeg']]] < torch.tensor([self.p_blur, self.p_noise, self.p_jpeg], device=u.device)).cpu()  # the host picks the images: one wait
         if (i := on[:, 0].nonzero().flatten().to(x.device)).numel(): x[i] = _blur(x[i], u[i.to(u.device), c['sigma']] * self.max_blur * max(h, w), math.ceil(3 * self.max_blur * max(h, w)))
         if (i := on[:, 1].nonzero().flatten().to(x.device)).numel():
@@ -144,7 +144,7 @@ class BatchAug:
 
     def small(self, x:torch.Tensor, u:torch.Tensor)->torch.Tensor:
         "Faces seen small: the images whose draw is under `p_small` shrunk (antialiased) to a side in [`small_min`, side) and upsampled back (bilinear)"
-        c, (n, _, h, w) = FRAMING_COLS, x.shape
+        c, (_, _, h, w) = FRAMING_COLS, x.shape
         if h <= self.small_min: return x
         side = (self.small_min + u[:, c['side']] * (h - self.small_min)).floor().clamp(max=h - 1).long()
         side = torch.where(u[:, c['small']] < self.p_small, side, torch.zeros_like(side)).cpu()  # 0: left as it is; one wait for the host

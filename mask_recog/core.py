@@ -6,8 +6,8 @@ Docs: https://mask-recog.github.io/mask_recog/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #9bd98df2
 from __future__ import annotations
-import os, re, sys, io, json, time, errno, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
-import http.server, threading, functools, importlib.util, zlib, ctypes, platform
+import os, re, sys, json, time, errno, hashlib, shutil, tarfile, tempfile, zipfile, contextlib, urllib.request, urllib.parse
+import http.server, threading, functools, importlib.util, zlib, ctypes
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import store_true

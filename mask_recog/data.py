@@ -6,20 +6,17 @@ Docs: https://mask-recog.github.io/mask_recog/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #cbd2e50b
 from __future__ import annotations
-import os, re, sys, io, glob, json, math, time, tarfile, zipfile, tempfile, shutil, contextlib
+import os, re, sys, io, glob, json, math, time, tarfile, zipfile, tempfile, shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 import numpy as np, pandas as pd
 from PIL import Image
-from fastcore.script import call_parse
 from .core import *
 from .progress import show_progress
-from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_box  # crop_box, CROP_MARGIN also for users: `from mask_recog.data import crop_box, CROP_MARGIN` keeps working
-from .images import IMG_EXTS, MAX_PIXELS, MAX_FILE_BYTES, BadImage, to_rgb, file_problem, load_rgb, claimed_pixels  # step 0b; also for users: `from mask_recog.data import load_rgb` keeps working
-from .groups import MAX_DIST, SPLITS, SPLIT_DIRS, phash_pair, near_pairs, UnionFind, file_refs, group_rows, split_of, declared_split, assign_splits, keep_splits  # step 0c; likewise
-_all_ = ['IMG_EXTS', 'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS', 'SPLIT_DIRS',
-         'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split', 'assign_splits', 'keep_splits']  # `from mask_recog.data import *` gives them as before
+from .preprocess import CACHE_SIDE, crop_box
+from .images import IMG_EXTS, BadImage, file_problem, load_rgb  # step 0b
+from .groups import MAX_DIST, SPLITS, phash_pair, file_refs, group_rows, declared_split, assign_splits, keep_splits  # step 0c
 
 # %% auto #0
 __all__ = ['LABEL_ALIASES', 'BOX_LIMIT', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SOURCE_VAR', 'SCENES_VAR', 'MIN_SIDE',
@@ -27,10 +24,7 @@ __all__ = ['LABEL_ALIASES', 'BOX_LIMIT', 'DEFAULT_SOURCE', 'DEFAULT_SCENES', 'SO
            'scan_folder', 'scan_yolo', 'scan_voc', 'fetch_kaggle', 'fetch_url', 'resolve_source', 'source_kind',
            'scan_source', 'face_source', 'get_faces', 'make_scenes', 'scene_source', 'get_scenes', 'inspect_file',
            'source_names', 'default_out', 'prepare', 'untrainable', 'make_report', 'load_split', 'data_classes',
-           'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'note_summary', 'IMG_EXTS',
-           'MAX_PIXELS', 'MAX_FILE_BYTES', 'BadImage', 'to_rgb', 'load_rgb', 'claimed_pixels', 'MAX_DIST', 'SPLITS',
-           'SPLIT_DIRS', 'phash_pair', 'near_pairs', 'UnionFind', 'group_rows', 'split_of', 'declared_split',
-           'assign_splits', 'keep_splits']
+           'make_sample', 'save_fig', 'show_samples', 'default_sources', 'prepare_default', 'note_summary']
 
 # %% ../nbs/01_data.ipynb #e8ddddf6
 LABEL_ALIASES = {'withmask': 'with_mask', 'mask': 'with_mask', 'masked': 'with_mask', 'maskon': 'with_mask',
@@ -647,7 +641,6 @@ def save_fig(fig, # a matplotlib figure
              colors:int=256 # palette size: a small, docs-friendly PNG
             )->Path:
     "Save `fig` as a compact palette PNG at `fname`, atomically"
-    import matplotlib.pyplot as plt
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi)
     im = Image.open(buf).convert('RGB').quantize(colors)
     with atomic_write(fname) as f: im.save(f, 'PNG', optimize=True)

@@ -13,7 +13,7 @@ from .core import *
 from .images import BadImage, IMG_EXTS
 from .detectors import MAX_FRAME_SIDE, _cv_quiet
 from .app import MAX_BYTES, MAX_UPLOAD_PIXELS, UploadError, read_upload, _mb, _mp
-from .api import MaskRecog, Results
+from .api import MaskRecog
 try: import gradio as gr  # the optional `demo` extra: no other module imports it
 except ImportError: raise ImportError('mask_recog.demo needs Gradio, an optional extra: pip install "mask_recog[demo]"') from None
 

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, cv2
 from PIL import Image
-from fastcore.script import call_parse
 from fastcore.meta import delegates
 from .core import *
 from .progress import show_progress
 from .images import BadImage, load_rgb
 from .groups import MAX_DIST, SPLITS, near_pairs, phash_pair, UnionFind  # SPLITS: test, valid, train (step 0c's one definition)
 from .data import scan_yolo, scan_voc, source_kind
-from .preprocess import CROP_MARGIN, crop_box, face_crops  # face_crops also for users: `from mask_recog.detect import face_crops` keeps working
-from .detectors import load_detector, read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE  # also for users: `from mask_recog.detect import load_detector, read_bgr` keeps working
+from .preprocess import CROP_MARGIN, crop_box, face_crops
+from .detectors import read_bgr, as_bgr, box_iou, MAX_FRAME_SIDE
 
 # %% auto #0
 __all__ = ['MIN_FACE', 'FACE_KEYS', 'COLORS', 'LABEL_TEXT', 'CAL_KEYS', 'scan_scenes', 'face_box', 'photo_split',

@@ -10,7 +10,7 @@ import re, math, time, contextlib
 from pathlib import Path
 import numpy as np, cv2
 from .core import *
-from .data import BadImage, load_rgb, IMG_EXTS
+from .images import BadImage, load_rgb, IMG_EXTS
 
 # %% auto #0
 __all__ = ['YUNET_FILE', 'ULTRAFACE_FILE', 'HAAR_FILE', 'YUNET_URL', 'YUNET_SHA256', 'ULTRAFACE_URL', 'ULTRAFACE_SHA256',

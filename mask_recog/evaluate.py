@@ -12,12 +12,10 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torch import nn
 from PIL import Image
-from fastcore.script import call_parse
 from .core import *
-from .data import load_split, prepare, default_out, save_fig, get_faces, get_scenes
+from .data import load_split, prepare, default_out, save_fig
 from .model import load_model, to_batch, image_probs
-from .metrics import binary_metrics, class_metrics, decide, source_metrics  # step 3a's; `from mask_recog.evaluate import source_metrics` works as before
-from .train import ensure_model
+from .metrics import class_metrics, decide, source_metrics  # step 3a's
 
 # %% auto #0
 __all__ = ['CAM_SIDE', 'SCENE_KINDS', 'eval_rows', 'predict_rows', 'source_table', 'evaluate', 'plot_confusion', 'plot_roc',
@@ -238,7 +236,7 @@ def plot_cam(sets:dict, # `{title: cam_set(...)}`, one band of the figure each
     W, H = cols * (side + gap), sum(head + r * (cap + side) for *_, r in bands) + gap
     fig, top = plt.figure(figsize=(W / dpi, H / dpi), dpi=dpi), 0
     for title, s, nr in bands:
-        wrong = (f"no wrong predictions" if not s['wrong'] else f"{s['wrong']} wrong" +
+        wrong = ("no wrong predictions" if not s['wrong'] else f"{s['wrong']} wrong" +
                  (f" (all the errors there are, fewer than {s['n']})" if s['wrong'] < s['n'] else ''))
         fig.text(.5, 1 - (top + 4) / H, f"{title}: {wrong}, then {s['correct']} correct", ha='center', va='top', fontsize=9)
         img = (s['x'] * torch.tensor(s['std']).view(1, 3, 1, 1) + torch.tensor(s['mean']).view(1, 3, 1, 1)).clamp(0, 1).permute(0, 2, 3, 1).numpy()

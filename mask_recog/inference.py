@@ -6,17 +6,17 @@ Docs: https://mask-recog.github.io/mask_recog/inference.html.md"""
 
 # %% ../nbs/06_inference.ipynb #79147ecc
 from __future__ import annotations
-import os, io, sys, glob, json, math, time, inspect, tempfile, warnings, threading, contextlib
+import os, io, glob, json, math, time, inspect, tempfile, warnings, threading, contextlib
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np, pandas as pd, torch
 from torch import nn
 from PIL import Image
-from fastcore.script import call_parse
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from .core import *
-from .data import BadImage, load_rgb, claimed_pixels, load_split, scan_yolo, IMG_EXTS, MAX_PIXELS, to_rgb
+from .images import BadImage, load_rgb, claimed_pixels, IMG_EXTS, MAX_PIXELS, to_rgb
+from .data import load_split
 from .preprocess import CACHE_SIDE, CROP_MARGIN, crop_windows, face_crops
 from .model import load_model, to_batch, predict_probs, image_probs, read_meta, check_meta, BadModel, MODEL_JSON, WEIGHTS_FILE
 

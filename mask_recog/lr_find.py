@@ -6,7 +6,6 @@ Docs: https://mask-recog.github.io/mask_recog/lr_find.html.md"""
 
 # %% ../nbs/03_lr_find.ipynb #2c0b27da
 from __future__ import annotations
-import json
 from pathlib import Path
 import numpy as np, torch
 from fastcore.meta import delegates

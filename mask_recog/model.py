@@ -6,7 +6,7 @@ Docs: https://mask-recog.github.io/mask_recog/model.html.md"""
 
 # %% ../nbs/02b_model.ipynb #15e5a1dd
 from __future__ import annotations
-import os, re, json, math, shutil, tempfile, warnings, contextlib, urllib.error
+import re, json, math, warnings, contextlib, urllib.error
 from pathlib import Path
 import numpy as np, torch, torchvision
 from torch import nn

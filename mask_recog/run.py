@@ -11,14 +11,12 @@ __all__ = ['run']
 # no `from __future__ import annotations` here: `run` takes `train`'s parameters through `delegates`, with their annotations
 import sys, json, time, shlex
 from pathlib import Path
-from fastcore.script import call_parse
 from fastcore.meta import delegates
 from .core import *
-from .data import prepare, scan_folder, get_faces, get_scenes
+from .data import prepare
 from .preprocess import CACHE_SIDE
 from .train import train, versions
 from .evaluate import evaluate
-from .model import PretrainedUnavailable
 
 # %% ../nbs/05a_run.ipynb #e74391d4
 @delegates(train, but=['data', 'out', 'seed', 'pretrained'])

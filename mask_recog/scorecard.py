@@ -9,13 +9,13 @@ from __future__ import annotations
 import json, hashlib
 from pathlib import Path
 import numpy as np, pandas as pd
-from fastcore.script import call_parse
 from .core import *
 from .data import load_split
-from .metrics import binary_metrics, class_metrics
-from .model import read_meta, BadModel, MODEL_JSON
+from .metrics import class_metrics
+from .model import read_meta
 from .evaluate import predict_rows, held_out_scenes, SCENE_KINDS
-from .detect import evaluate_detection, load_detector, load_classifier
+from .detectors import load_detector
+from .detect import evaluate_detection, load_classifier
 
 # %% auto #0
 __all__ = ['crop_scores', 'scene_root', 'Remembered', 'scene_scores', 'recipe_of', 'scorecard', 'scorecard_table',

@@ -15,11 +15,10 @@ import os, re, sys, json, time, errno, shutil, signal, tempfile, threading, coll
 from pathlib import Path
 import numpy as np, cv2
 from fastcore.basics import AttrDict
-from fastcore.script import call_parse
 from fastcore.meta import delegates
 from .core import *
 from .progress import StderrBar
-from .data import BadImage, IMG_EXTS
+from .images import BadImage, IMG_EXTS
 from .detectors import FrameReader, load_detector, VIDEO_EXTS, _cv_quiet
 from .detect import detect, detect_batch, annotate, load_classifier, load_calibration, classifier_threshold, MIN_FACE, Face
 from .track import Tracker, annotate_tracks, alert_labels, DETECT_EVERY

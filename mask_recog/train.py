@@ -12,11 +12,11 @@ __all__ = ['MIN_PER_CLASS', 'TRAIN_COLS', 'SMALL_SHARE', 'SIZE_STEP', 'DEFAULT_F
 
 # %% ../nbs/04_train.ipynb #3daf0cd6
 # no `from __future__ import annotations` here: `run` (step 5a) takes `train`'s parameters through `delegates`, with their annotations
-import os, json, time, shlex, inspect, platform, tempfile, warnings, contextlib
+import json, time, shlex, platform, tempfile, warnings, contextlib
 try: import fcntl  # POSIX file locks
 except ImportError: fcntl = None
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import pandas as pd, torch
 from fastai.torch_core import set_seed
 from fastai.callback.core import Callback
 from fastai.callback.tracker import TrackerCallback
@@ -29,7 +29,7 @@ import mask_recog
 from .core import *
 from .data import load_split, save_fig, data_classes
 from .preprocess import IMAGENET_STATS
-from .metrics import binary_metrics, class_metrics, roc_auc, choose_threshold  # step 3a's; importable from here as before
+from .metrics import binary_metrics, class_metrics, choose_threshold  # step 3a's
 from .augment import tensor_dls, parse_framing, FitImage, cache_side_of, shard_bs
 from .disk import disk_dls, choose_stream
 from .model import make_learner, model_folder, write_model, read_meta, PretrainedUnavailable, MODEL_JSON, WEIGHTS_FILE

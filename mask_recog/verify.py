@@ -6,11 +6,10 @@ Docs: https://mask-recog.github.io/mask_recog/verify.html.md"""
 
 # %% ../nbs/07d_verify.ipynb #d9367776
 from __future__ import annotations
-import os, json, tempfile
+import json
 from pathlib import Path
 import numpy as np, cv2, torch
 from torch import nn
-from fastcore.script import call_parse
 from .core import *
 from .progress import show_progress
 from .preprocess import CROP_MARGIN, IMAGENET_STATS, face_crops

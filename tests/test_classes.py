@@ -5,7 +5,8 @@ import numpy as np, pytest, torch
 from mask_recog.core import CLASSES, CLASS_ORDER, sample_path
 from mask_recog.model import build_model, save_model, read_meta
 from mask_recog.inference import Classifier
-from mask_recog.detect import load_classifier, detect, read_bgr, annotate, face_text, Face
+from mask_recog.detectors import read_bgr
+from mask_recog.detect import load_classifier, detect, annotate, face_text, Face
 from mask_recog.track import Tracker
 
 REF = Path(__file__).parent/'data'/'released_before_k_classes.json'  # the released model's outputs on the sample, from the code before this change

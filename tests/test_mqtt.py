@@ -11,7 +11,8 @@ from mask_recog.mqtt import Mosquitto, MqttEvents, listen
 def pan(tmp_path_factory):
     "A 60-frame pan across a shipped photo with labelled faces, as a video file, and its frames"
     from mask_recog.core import sample_path
-    from mask_recog.detect import scan_scenes, face_box, read_bgr
+    from mask_recog.detectors import read_bgr
+    from mask_recog.detect import scan_scenes, face_box
     from mask_recog.track import pan_frames, write_video
     items = scan_scenes(sample_path('scenes'))[0]
     photo = items[0]['path']

@@ -4,7 +4,9 @@ from pathlib import Path
 import pandas as pd, pytest
 from PIL import Image
 from conftest import is_full, console_script
-from mask_recog.data import prepare, split_of, IMG_EXTS
+from mask_recog.images import IMG_EXTS
+from mask_recog.groups import split_of
+from mask_recog.data import prepare
 
 PAIRS = {'images/train/asian_mask140.jpg': 'images/test/asian_mask8.jpg',   # mask-scenes-571 lists these photos in two splits (same bytes)
          'images/train/asian_mask144.jpg': 'images/valid/asian_mask9.jpg'}

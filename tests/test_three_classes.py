@@ -7,7 +7,8 @@ from mask_recog.data import prepare, scan_voc, load_split, data_classes
 from mask_recog.train import train
 from mask_recog.evaluate import evaluate
 from mask_recog.inference import Classifier
-from mask_recog.detect import load_classifier, detect, read_bgr
+from mask_recog.detectors import read_bgr
+from mask_recog.detect import load_classifier, detect
 from mask_recog.track import Tracker
 
 SET = Path(os.environ['MASK_RECOG_DATA'])/'face-mask-853' if os.environ.get('MASK_RECOG_DATA') else None

@@ -2,7 +2,9 @@
 import os
 from pathlib import Path
 import numpy as np, pytest
-from mask_recog.detect import load_detector, read_bgr, face_crops, scan_scenes, photo_split, face_box
+from mask_recog.preprocess import face_crops
+from mask_recog.detectors import load_detector, read_bgr
+from mask_recog.detect import scan_scenes, photo_split, face_box
 from mask_recog.verify import mine_crops, train_verifier, load_verifier
 
 SCENES = Path(os.environ['MASK_RECOG_DATA'])/'mask-scenes-571' if os.environ.get('MASK_RECOG_DATA') else None
@@ -45,7 +47,7 @@ def test_detect_cli_drops_or_marks_non_faces(verifier_dir, tmp_path_factory):
     import json, subprocess
     from conftest import console_script
     from mask_recog.model import build_model, save_model
-    from mask_recog.detect import box_iou
+    from mask_recog.detectors import box_iou
     tmp = tmp_path_factory.mktemp('cli')
     cli, model = console_script('mask-recog-detect', 'mask_recog.streams', 'detect_cli', tmp), save_model(build_model('resnet18'), {'arch': 'resnet18', 'size': 64}, tmp/'m')
     def faces(*extra):
