@@ -30,9 +30,9 @@ from mask_recog.core import CLASSES
 from mask_recog.preprocess import IMAGENET_STATS
 from mask_recog.detect import match_boxes
 from mask_recog.verify import train_verifier, face_net, FACE_THRESHOLDS
-from gates import drop_ignored, summary, within
+from gates import summary, within
 from verify_measure import verifier_data
-from verify_sets import load, kept, pick, DROP
+from verify_sets import load_sets, kept, pick, DROP
 
 NO_FACE = 'no_face'
 RECIPE = dict(epochs=15, bs=128, lr=3e-3, seed=0)  # `train_verifier`'s recipe (as `mask-recog-verifier` runs it), for both classifiers
@@ -101,14 +101,7 @@ def main():
     ap.add_argument('--epochs', type=int, default=RECIPE['epochs'], help='training passes of both classifiers (fewer: a quick look, not the figures)')
     a = ap.parse_args()
     log = lambda m: print(m, file=sys.stderr, flush=True)
-    train, held = {}, {}
-    for s in a.sets:
-        n, files = s.split('=', 1); tr, he = files.split(',')
-        train[n], held[n] = load(tr), load(he)
-    for spec in a.ignore:
-        n, scenes = spec.split('=', 1)
-        recs, dropped = drop_ignored(held[n][0], scenes)
-        held[n] = (recs, *held[n][1:]); log(f'{n}: {dropped} detections on faces of an ignored class left out')
+    train, held = load_sets(a.sets, a.ignore, log)
     data, models, secs = {}, {}, {}
     for k in (2, 3):
         parts = [class_data(recs, kind, k == 3) for recs, _, kind in train.values()]

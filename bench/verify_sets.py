@@ -28,6 +28,18 @@ def load(f:str)->tuple:
     z = np.load(f)
     return json.loads(str(z['records'])), z['crops'], z['crop_kind']
 
+def load_sets(sets:list, ignore:list, log)->tuple[dict, dict]:
+    "`(train, held)`: per set name, `load` of its TRAIN.npz and HELD.npz (`sets`: NAME=TRAIN.npz,HELD.npz); `ignore` (NAME=SCENES): detections on faces of an `IGNORED` class of SCENES left out of HELD"
+    train, held = {}, {}
+    for s in sets:
+        n, files = s.split('=', 1); tr, he = files.split(',')
+        train[n], held[n] = load(tr), load(he)
+    for spec in ignore:
+        n, scenes = spec.split('=', 1)
+        recs, dropped = drop_ignored(held[n][0], scenes)
+        held[n] = (recs, *held[n][1:]); log(f'{n}: {dropped} detections on faces of an ignored class left out')
+    return train, held
+
 def kept(recs:list, t:float)->list:
     "`recs` with only the detections the verifier scores at least `t`"
     return [{**r, 'faces': [f for f in r['faces'] if f['prob_face'] >= t]} for r in recs]
@@ -43,17 +55,10 @@ def main():
     ap.add_argument('--ignore', action='append', default=[], help='NAME=SCENES: detections on the faces SCENES (VOC) labels with a class a two-class model lacks are left out (as gates.py)')
     ap.add_argument('--gates', help="gates.py's JSON: its chosen gates are also combined with each verifier")
     ap.add_argument('--json', help='write the figures and the tables the Results page renders here')
-    ap.add_argument('--grid', action='append', default=[], help='NAME=SCENES=PNG: a grid of the `without_mask` detections on valid photos of NAME that the last setting leaves matching no labelled face')
+    ap.add_argument('--grid', action='append', default=[], help='NAME=SCENES=PNG: a grid of the `without_mask` detections on valid photos of NAME that match no labelled face and that the verifier trained on every set keeps')
     a = ap.parse_args()
     log = lambda m: print(m, file=sys.stderr, flush=True)
-    train, held = {}, {}
-    for s in a.sets:
-        n, files = s.split('=', 1); tr, he = files.split(',')
-        train[n], held[n] = load(tr), load(he)
-    for spec in a.ignore:
-        n, scenes = spec.split('=', 1)
-        recs, dropped = drop_ignored(held[n][0], scenes)
-        held[n] = (recs, *held[n][1:]); log(f'{n}: {dropped} detections on faces of an ignored class left out')
+    train, held = load_sets(a.sets, a.ignore, log)
     data = {}
     for n, (recs, crops, kind) in train.items(): rows, y = verifier_data(recs, kind); data[n] = crops[rows], y
     for n, (c, y) in data.items(): log(f'{n} train photos: {int(y.sum())} face crops, {int((~y).sum())} non-face crops')
@@ -107,7 +112,7 @@ def main():
             base = at[('no verifier', n, 'valid')]
             cost = lambda k: f"{at[(k, n, 'valid')]['with f+c'] - base['with f+c']:+.1f} / {at[(k, n, 'valid')]['without f+c'] - base['without f+c']:+.1f}"
             lone = [f"a verifier trained and tuned on {m} alone {cost(one[m])}" for m in held if m != n and one[m]]
-            return (f"Against no verifier, found and correct (with / without, points): " + '; '.join(lone + ([f'one trained on every set {cost(shipped)}'] if shipped else []))
+            return ("Against no verifier, found and correct (with / without, points): " + '; '.join(lone + ([f'one trained on every set {cost(shipped)}'] if shipped else []))
                     + f". Said `without_mask` and matching no face: {base['without unm']}% with none" + (f", {at[(shipped, n, 'valid')]['without unm']}% with the verifier of every set." if shipped else '.'))
         tables = [table(f'{n}, {part} photos: shares in %, IoU ≥ 0.3', cols, cells(n, part), says(n) if part == 'valid' else '') for n in held for part in ('valid', 'test')]
         Record().write(a.json, drop=DROP, epochs=EPOCHS, gates=gates, verifiers=verifiers, shipped=shipped,
