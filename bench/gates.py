@@ -53,6 +53,15 @@ def summary(recs:list)->dict:
             'n with': al['with_mask']['detections'], 'n without': al['without_mask']['detections'],
             'faces with': s['with_mask']['faces'], 'faces without': s['without_mask']['faces']}
 
+COLS = ['setting', 'with_mask found + correct', 'without_mask found + correct', 'said with_mask: unmatched', 'said without_mask: unmatched', 'detections said with / without']
+
+def set_tables(report:list, sets, says:dict|None=None)->list:
+    "The Results page's tables of `report` rows (`summary` with `setting`, `set`, `photos`): per set its valid, then its test photos; `says[set]` under the valid one"
+    from _record import table
+    cells = lambda n, part: [[r['setting'], r['with f+c'], r['without f+c'], r['with unm'], r['without unm'], f"{r['n with']} / {r['n without']}"]
+                             for r in report if r['set'] == n and r['photos'] == part]
+    return [table(f'{n}, {part} photos: shares in %, IoU ≥ 0.3', COLS, cells(n, part), (says or {}).get(n, '') if part == 'valid' else '') for n in sets for part in ('valid', 'test')]
+
 def within(s:dict, base:dict, drop:float=DROP)->bool: return s['with f+c'] >= base['with f+c'] - drop - 1e-9 and s['without f+c'] >= base['without f+c'] - drop - 1e-9
 
 def name_of(g:dict)->str: return ', '.join(f'{k} {v}' for k, v in g.items() if v != GATES_OFF[k]) or 'no gate'
@@ -91,17 +100,14 @@ def main():
     for r in report: print(json.dumps(r))
     print(f"chosen on valid photos of {', '.join(sets)}: {name_of(chosen)}; {sum(r['qualifies'] for r in rows)} of {len(rows)} settings within {DROP} point(s) on every set", file=sys.stderr)
     if a.json:
-        from _record import Record, table
-        cols = ['setting', 'with_mask found + correct', 'without_mask found + correct', 'said with_mask: unmatched', 'said without_mask: unmatched', 'detections said with / without']
-        cells = lambda n, part: [[r['setting'], r['with f+c'], r['without f+c'], r['with unm'], r['without unm'], f"{r['n with']} / {r['n without']}"]
-                                 for r in report if r['set'] == n and r['photos'] == part]
+        from _record import Record
         at = {(r['setting'], r['set'], r['photos']): r for r in report}
         today, pick = list(settings)[1], list(settings)[2]
         none = list(settings)[0]
         cost = lambda lab, n, part: f"{at[(lab, n, part)]['with f+c'] - at[(none, n, part)]['with f+c']:+.1f} / {at[(lab, n, part)]['without f+c'] - at[(none, n, part)]['without f+c']:+.1f}"
         says = {n: (f"Against no gate, found and correct (with / without, points): `min_side 10` {cost(today, n, 'valid')}, the grid's best {cost(pick, n, 'valid')}; "
                     f"said `without_mask` and matching no face: {at[(none, n, 'valid')]['without unm']}% with no gate, {at[(today, n, 'valid')]['without unm']}% with `min_side 10`, {at[(pick, n, 'valid')]['without unm']}% with the grid's best.") for n in sets}
-        tables = [table(f'{n}, {part} photos: shares in %, IoU ≥ 0.3', cols, cells(n, part), says[n] if part == 'valid' else '') for n in sets for part in ('valid', 'test')]
+        tables = set_tables(report, sets, says)
         Record().write(a.json, chosen=chosen, drop=DROP, grid={k: list(v) for k, v in GRID.items()}, qualifying=sum(r['qualifies'] for r in rows),
                        settings=len(rows), ignored_detections=ignored, base_valid={n: {k: round(v, 1) for k, v in x.items()} for n, x in base.items()}, report=report, tables=tables)
 

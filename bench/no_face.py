@@ -29,10 +29,10 @@ from torch import nn
 from mask_recog.core import CLASSES
 from mask_recog.preprocess import IMAGENET_STATS
 from mask_recog.detect import match_boxes
-from mask_recog.verify import train_verifier, face_net, FACE_THRESHOLDS
-from gates import summary, within
+from mask_recog.verify import train_verifier, face_net
+from gates import summary, set_tables
 from verify_measure import verifier_data
-from verify_sets import load_sets, kept, pick, DROP
+from verify_sets import load_sets, kept, pick, qualifying, DROP
 
 NO_FACE = 'no_face'
 RECIPE = dict(epochs=15, bs=128, lr=3e-3, seed=0)  # `train_verifier`'s recipe (as `mask-recog-verifier` runs it), for both classifiers
@@ -88,11 +88,6 @@ def labelled(recs:list, key:str, drop=None)->list:
     "`recs` with each detection labelled by the probabilities `f[key]` of its crop (argmax of the two face classes); `drop(f)`: left out"
     return [{**r, 'faces': [{**f, 'label': CLASSES[int(np.argmax(f[key][:2]))]} for f in r['faces'] if drop is None or not drop(f)]} for r in recs]
 
-def lowest_ok(valid:dict, base:dict, make)->float|None:
-    "The lowest of `FACE_THRESHOLDS` for which `make(recs, t)` stays within `DROP` points of `base` on every set's valid photos"
-    ok = [float(t) for t in FACE_THRESHOLDS if all(within(summary(make(v, t)), base[n], DROP) for n, v in valid.items())]
-    return ok[0] if ok else None
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('sets', nargs='+', help='NAME=TRAIN.npz,HELD.npz, one per scene set (verify_mine.py --splits train, then valid,test)')
@@ -120,7 +115,7 @@ def main():
     test = {n: [r for r in recs if r['split'] == 'test'] for n, (recs, _, _) in held.items()}
     base = {n: summary(labelled(v, 'p2')) for n, v in valid.items()}
     t_ver = pick({n: labelled(v, 'p2') for n, v in valid.items()}, base)
-    t_nf = lowest_ok(valid, base, lambda v, t: labelled(v, 'p3', lambda f: f['p3'][2] >= t))
+    t_nf = next(iter(qualifying(valid, base, lambda v, t: labelled(v, 'p3', lambda f: f['p3'][2] >= t))), None)  # the lowest: drops the most
     log(f'verifier threshold {t_ver}, no_face threshold {t_nf} (chosen on every set\'s valid photos)')
     settings = {'released classifier, every detection (as above)': lambda v: v,
                 'two classes, every detection': lambda v: labelled(v, 'p2'),
@@ -135,11 +130,8 @@ def main():
                 report.append({'setting': label, 'set': n, 'photos': part, **{k: round(v, 1) for k, v in summary(make(recs)).items()}})
     for r in report: print(json.dumps(r, ensure_ascii=False))
     if a.json:
-        from _record import Record, table
-        cols = ['setting', 'with_mask found + correct', 'without_mask found + correct', 'said with_mask: unmatched', 'said without_mask: unmatched', 'detections said with / without']
-        cells = lambda n, part: [[r['setting'], r['with f+c'], r['without f+c'], r['with unm'], r['without unm'], f"{r['n with']} / {r['n without']}"]
-                                 for r in report if r['set'] == n and r['photos'] == part]
-        tables = [table(f'{n}, {part} photos: shares in %, IoU ≥ 0.3', cols, cells(n, part)) for n in held for part in ('valid', 'test')]
+        from _record import Record
+        tables = set_tables(report, held)
         Record().write(a.json, recipe={**RECIPE, 'epochs': a.epochs}, drop=DROP, train_crops={f'{k} classes': v for k, v in data.items()}, train_seconds=secs,
                        verifier_threshold=t_ver, no_face_threshold=t_nf, report=report, tables=tables)
 

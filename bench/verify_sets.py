@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np
 from mask_recog.detect import unmatched_detections, false_alarm_grid
 from mask_recog.verify import train_verifier, FACE_THRESHOLDS
-from gates import drop_ignored, summary, within, name_of
+from gates import drop_ignored, summary, within, name_of, set_tables
 from verify_measure import gated, verifier_data
 
 DROP = 1.0  # most found-and-correct (points, per class, IoU 0.3, valid photos of every set) a verifier may cost: the issue's budget
@@ -44,9 +44,13 @@ def kept(recs:list, t:float)->list:
     "`recs` with only the detections the verifier scores at least `t`"
     return [{**r, 'faces': [f for f in r['faces'] if f['prob_face'] >= t]} for r in recs]
 
+def qualifying(valid:dict, base:dict, make=kept)->list[float]:
+    "The `FACE_THRESHOLDS` at which `make(recs, t)` stays within `DROP` points of `base` on every set's valid photos"
+    return [float(t) for t in FACE_THRESHOLDS if all(within(summary(make(v, t)), base[n], DROP) for n, v in valid.items())]
+
 def pick(valid:dict, base:dict)->float|None:
     "The highest of `FACE_THRESHOLDS` within `DROP` points of `base` on every set's valid photos (None: not even the lowest)"
-    ok = [float(t) for t in FACE_THRESHOLDS if all(within(summary(kept(v, t)), base[n], DROP) for n, v in valid.items())]
+    ok = qualifying(valid, base)
     return ok[-1] if ok else None
 
 def main():
@@ -102,10 +106,7 @@ def main():
         left = unmatched_detections(kept(score(valid[n]), t), 0.3, 'without_mask')
         log(f'{n}: {len(left)} unmatched `without_mask` detections left by {shipped}: {false_alarm_grid(scenes, left, png, n=32)}')
     if a.json:
-        from _record import Record, table
-        cols = ['setting', 'with_mask found + correct', 'without_mask found + correct', 'said with_mask: unmatched', 'said without_mask: unmatched', 'detections said with / without']
-        cells = lambda n, part: [[r['setting'], r['with f+c'], r['without f+c'], r['with unm'], r['without unm'], f"{r['n with']} / {r['n without']}"]
-                                 for r in report if r['set'] == n and r['photos'] == part]
+        from _record import Record
         at = {(r['setting'], r['set'], r['photos']): r for r in report}
         one = {n: next((k for k in settings if k.startswith(f'verifier ({n} alone)') and k.endswith(f'chosen on {n} alone')), None) for n in held}
         def says(n):
@@ -114,7 +115,7 @@ def main():
             lone = [f"a verifier trained and tuned on {m} alone {cost(one[m])}" for m in held if m != n and one[m]]
             return ("Against no verifier, found and correct (with / without, points): " + '; '.join(lone + ([f'one trained on every set {cost(shipped)}'] if shipped else []))
                     + f". Said `without_mask` and matching no face: {base['without unm']}% with none" + (f", {at[(shipped, n, 'valid')]['without unm']}% with the verifier of every set." if shipped else '.'))
-        tables = [table(f'{n}, {part} photos: shares in %, IoU ≥ 0.3', cols, cells(n, part), says(n) if part == 'valid' else '') for n in held for part in ('valid', 'test')]
+        tables = set_tables(report, held, {n: says(n) for n in held})
         Record().write(a.json, drop=DROP, epochs=EPOCHS, gates=gates, verifiers=verifiers, shipped=shipped,
                        train_crops={n: {'faces': int(y.sum()), 'not_faces': int((~y).sum())} for n, (_, y) in data.items()}, report=report, tables=tables)
 
